@@ -1,0 +1,94 @@
+"""Amazon Web Services: S3 storage, Lambda, EC2, EMR."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, ClassVar
+
+from glacier.backends.base import PORTABLE_CLUSTERS, Backend
+from glacier.config.execution import EC2Config, EMRConfig, ExecutionConfig, LambdaConfig
+from glacier.config.storage import S3Config, StorageConfig
+from glacier.errors import ConfigError, require
+
+__all__ = ["AwsBackend"]
+
+
+class AwsBackend(Backend):
+    name: ClassVar[str] = "aws"
+    scheme: ClassVar[str] = "s3"
+    storage_config: ClassVar[type[StorageConfig] | None] = S3Config
+    extra: ClassVar[str] = "aws"
+    bucket_pattern: ClassVar[str] = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+    bucket_rule: ClassVar[str] = (
+        "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+    )
+    execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
+        "serverless": (LambdaConfig,),
+        "vm": (EC2Config,),
+        "cluster": (EMRConfig, *PORTABLE_CLUSTERS),
+    }
+
+    def _extra_bucket_checks(self, bucket: str) -> None:
+        if (
+            ".." in bucket
+            or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", bucket)
+            or bucket.startswith("xn--")
+            or bucket.endswith("-s3alias")
+        ):
+            raise ConfigError(
+                f"bucket name {bucket!r} is not valid on Amazon S3: no '..', no IP address form, "
+                "no 'xn--' prefix or '-s3alias' suffix (for example 'my-data')"
+            )
+
+    def _endpoint(self, storage: StorageConfig | None) -> str | None:
+        endpoint = getattr(storage, "endpoint_url", None) or self.config.endpoint_url  # type: ignore[attr-defined]
+        return endpoint or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+
+    def _credentials(self) -> dict[str, str]:
+        cfg = self.config
+        out: dict[str, str] = {}
+        for field, key in (
+            ("access_key_id", "key"),
+            ("secret_access_key", "secret"),
+            ("session_token", "token"),
+        ):
+            value = getattr(cfg, field)
+            if value is not None:
+                out[key] = value.get_secret_value()
+        return out
+
+    def filesystem(self, storage: StorageConfig | None) -> Any:
+        s3fs = require("s3fs", "aws", "Reading and writing S3")
+        kwargs: dict[str, Any] = self._credentials()
+        client: dict[str, Any] = {"region_name": self.config.region}  # type: ignore[attr-defined]
+        endpoint = self._endpoint(storage)
+        if endpoint:
+            kwargs["endpoint_url"] = endpoint
+        if self.config.profile:  # type: ignore[attr-defined]
+            kwargs["profile"] = self.config.profile  # type: ignore[attr-defined]
+        return s3fs.S3FileSystem(client_kwargs=client, **kwargs)
+
+    def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
+        opts: dict[str, Any] = {"aws_region": self.config.region}  # type: ignore[attr-defined]
+        names = {"key": "aws_access_key_id", "secret": "aws_secret_access_key", "token": "aws_session_token"}
+        for key, value in self._credentials().items():
+            opts[names[key]] = value
+        endpoint = self._endpoint(storage)
+        if endpoint:
+            opts["aws_endpoint_url"] = endpoint
+            if endpoint.startswith("http://"):
+                opts["aws_allow_http"] = "true"
+        if self.config.profile:  # type: ignore[attr-defined]
+            opts["aws_profile"] = self.config.profile  # type: ignore[attr-defined]
+        return opts
+
+    def write_options(self, storage: StorageConfig | None) -> dict[str, Any]:
+        if not isinstance(storage, S3Config):
+            return {}
+        extra: dict[str, Any] = {"ServerSideEncryption": storage.encryption}
+        if storage.encryption == "aws:kms" and storage.kms_key_id:
+            extra["SSEKMSKeyId"] = storage.kms_key_id
+        if storage.storage_class != "STANDARD":
+            extra["StorageClass"] = storage.storage_class
+        return {"s3_additional_kwargs": extra}

@@ -1,0 +1,68 @@
+"""The local disk: every bucket is a folder under ``LocalConfig.base_path``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from glacier.backends.base import PORTABLE_CLUSTERS, Backend
+from glacier.config.execution import (
+    AzureFunctionConfig,
+    AzureVMConfig,
+    CloudFunctionConfig,
+    ComputeEngineConfig,
+    DataprocConfig,
+    EC2Config,
+    EMRConfig,
+    ExecutionConfig,
+    LambdaConfig,
+)
+from glacier.config.storage import StorageConfig
+from glacier.errors import ConfigError
+
+__all__ = ["LocalBackend"]
+
+
+class LocalBackend(Backend):
+    """Local disk; accepts every cloud's execution config so pipelines written for
+    a cloud run unchanged on a laptop (``mode="local"``)."""
+
+    name: ClassVar[str] = "local"
+    scheme: ClassVar[str] = "file"
+    bucket_pattern: ClassVar[str] = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}"
+    bucket_rule: ClassVar[str] = "letters, digits, dots, hyphens and underscores (no slashes)"
+    execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
+        "serverless": (LambdaConfig, CloudFunctionConfig, AzureFunctionConfig),
+        "vm": (EC2Config, ComputeEngineConfig, AzureVMConfig),
+        "cluster": (*PORTABLE_CLUSTERS[2:], *PORTABLE_CLUSTERS[:2], EMRConfig, DataprocConfig),
+    }
+
+    @property
+    def root(self) -> Path:
+        return Path(self.config.base_path).expanduser().resolve()  # type: ignore[attr-defined]
+
+    def check_storage_config(self, config: StorageConfig | None) -> StorageConfig | None:
+        # Any cloud's storage config is accepted and kept (for Terraform re-targeting).
+        if config is not None and not isinstance(config, StorageConfig):
+            raise ConfigError(
+                f"provider.bucket(config=...) takes S3Config, GCSConfig or AzureBlobConfig, "
+                f"not {type(config).__name__}"
+            )
+        return config
+
+    def check_execution_config(self, kind: str, config: ExecutionConfig | None) -> ExecutionConfig | None:
+        if config is None and kind in ("serverless", "vm"):
+            return None  # runs on this machine with no limits to emulate
+        return super().check_execution_config(kind, config)
+
+    def uri(self, bucket: str, path: str) -> str:
+        target = self.root / bucket
+        return str(target / path) if path else str(target)
+
+    def filesystem(self, storage: StorageConfig | None) -> Any:
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem()
+
+    def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
+        return {}

@@ -1,0 +1,88 @@
+"""Shared base for every Glacier config model."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+__all__ = ["GlacierConfig", "from_env", "check_pattern", "public_fields"]
+
+
+class GlacierConfig(BaseModel):
+    """Base of all configs: frozen, strict about unknown fields.
+
+    A single positional ``...`` is accepted and means "defaults and the
+    environment", so ``GcpConfig(...)`` works as the design document writes it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    #: Human name of the cloud service the config describes (for messages).
+    service: ClassVar[str] = ""
+
+    def __init__(self, *args: Any, **data: Any) -> None:
+        if args and not (len(args) == 1 and args[0] is Ellipsis):
+            raise TypeError(
+                f"{type(self).__name__} takes keyword arguments only, "
+                f"e.g. {type(self).__name__}({_example(type(self))})"
+            )
+        super().__init__(**data)
+
+    def public_dict(self) -> dict[str, Any]:
+        """Fields as plain values, secrets masked (safe to show or export)."""
+        return public_fields(self)
+
+    def __repr_args__(self):  # type: ignore[override]
+        # Only fields that differ from their defaults: short, readable reprs.
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            explicit = name in self.model_fields_set
+            if field.repr and (explicit or value != field.get_default(call_default_factory=True)):
+                yield name, value
+
+
+def public_fields(model: BaseModel) -> dict[str, Any]:
+    """Return ``model``'s fields with every ``SecretStr`` replaced by ``'**********'``."""
+    out: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            value = "**********" if value.get_secret_value() else ""
+        elif isinstance(value, BaseModel):
+            value = public_fields(value)
+        out[name] = value
+    return out
+
+
+def _example(cls: type[BaseModel]) -> str:
+    for name, field in cls.model_fields.items():
+        if field.is_required():
+            return f"{name}=..."
+    names = list(cls.model_fields)
+    return f"{names[0]}=..." if names else ""
+
+
+def from_env(*names: str, default: Any = None) -> Callable[[], Any]:
+    """Default factory reading the first set environment variable of ``names``."""
+
+    def factory() -> Any:
+        for name in names:
+            value = os.environ.get(name)
+            if value:
+                return value
+        return default
+
+    return factory
+
+
+def check_pattern(value: str | None, pattern: str, what: str, example: str) -> str | None:
+    """Validate ``value`` against ``pattern``; the error shows a valid example."""
+    if value is None:
+        return value
+    if not re.fullmatch(pattern, value):
+        raise ValueError(f"{value!r} is not a valid {what} (expected something like {example!r})")
+    return value

@@ -1,0 +1,89 @@
+"""Storage configs: how a bucket is stored (class, encryption, versioning)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from glacier.config._base import GlacierConfig, check_pattern
+
+__all__ = ["StorageConfig", "S3Config", "GCSConfig", "AzureBlobConfig"]
+
+
+class StorageConfig(GlacierConfig):
+    """Base of the storage configs."""
+
+    cloud: ClassVar[str] = ""
+
+
+class S3Config(StorageConfig):
+    """An Amazon S3 bucket.
+
+    Examples
+    --------
+    >>> S3Config(versioning=True, encryption="AES256")
+    S3Config(encryption='AES256', versioning=True)
+    """
+
+    cloud: ClassVar[str] = "aws"
+    service: ClassVar[str] = "Amazon S3"
+
+    storage_class: Literal[
+        "STANDARD",
+        "INTELLIGENT_TIERING",
+        "STANDARD_IA",
+        "ONEZONE_IA",
+        "GLACIER_IR",
+        "GLACIER",
+        "DEEP_ARCHIVE",
+    ] = "STANDARD"
+    encryption: Literal["AES256", "aws:kms"] = "AES256"
+    kms_key_id: str | None = None
+    versioning: bool = True
+    transition_days: int | None = Field(None, ge=1, le=36500)
+    expiration_days: int | None = Field(None, ge=1, le=36500)
+    endpoint_url: str | None = None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return check_pattern(value, r"https?://\S+", "endpoint URL", "http://127.0.0.1:5000")
+
+
+class GCSConfig(StorageConfig):
+    """A Google Cloud Storage bucket.
+
+    Examples
+    --------
+    >>> GCSConfig(storage_class="NEARLINE")
+    GCSConfig(storage_class='NEARLINE')
+    """
+
+    cloud: ClassVar[str] = "gcp"
+    service: ClassVar[str] = "Google Cloud Storage"
+
+    storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
+    location: str | None = None
+    versioning: bool = True
+    uniform_access: bool = True
+    kms_key_name: str | None = None
+    retention_days: int | None = Field(None, ge=1, le=36500)
+
+
+class AzureBlobConfig(StorageConfig):
+    """An Azure Blob Storage container.
+
+    Examples
+    --------
+    >>> AzureBlobConfig(tier="hot", encryption=True)
+    AzureBlobConfig(tier='hot', encryption=True)
+    """
+
+    cloud: ClassVar[str] = "azure"
+    service: ClassVar[str] = "Azure Blob Storage"
+
+    tier: Literal["hot", "cool", "cold", "archive"] = "hot"
+    encryption: bool = True
+    versioning: bool = True
+    replication: Literal["LRS", "ZRS", "GRS", "RAGRS", "GZRS", "RAGZRS"] = "LRS"

@@ -1,0 +1,267 @@
+"""The DAG a pipeline builds by tracing: nodes, placeholders, edges."""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from glacier.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from glacier.resources.bucket import Bucket
+    from glacier.task import Task
+
+__all__ = ["Node", "Output", "Param", "Graph", "tracing", "walk", "substitute"]
+
+_TRACE: contextvars.ContextVar[Graph | None] = contextvars.ContextVar("glacier_trace", default=None)
+
+
+class _Ref:
+    """Base of placeholders: things that stand for a value known only at run time."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        raise DefinitionError(
+            f"{self!r} has no value while the pipeline is traced: Python `if`/`while` on "
+            "task outputs cannot work; put the condition inside a task"
+        )
+
+    def __iter__(self) -> Iterator[Any]:
+        raise DefinitionError(
+            f"{self!r} cannot be iterated while the pipeline is traced: index it "
+            "(out[0]) or unpack the values inside a task"
+        )
+
+
+class Output(_Ref):
+    """Placeholder for a task call's result inside a pipeline body."""
+
+    __slots__ = ("key", "node")
+
+    def __init__(self, node: Node, key: tuple[Any, ...] = ()) -> None:
+        self.node = node
+        self.key = key
+
+    def __getitem__(self, item: Any) -> Output:
+        return Output(self.node, (*self.key, item))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise DefinitionError(
+            f"{self!r} is a placeholder while the pipeline is traced, so `.{name}` cannot be "
+            f"used here: pass it to a task and call `.{name}` inside the task"
+        )
+
+    def resolve(self, values: dict[str, Any]) -> Any:
+        value = values[self.node.id]
+        for key in self.key:
+            value = value[key]
+        return value
+
+    def __repr__(self) -> str:
+        suffix = "".join(f"[{k!r}]" for k in self.key)
+        return f"<output of {self.node.id}{suffix}>"
+
+
+class Param(_Ref):
+    """Placeholder for a pipeline parameter that has no default (graph-only tracing)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<parameter {self.name}>"
+
+
+@dataclass(eq=False)
+class Node:
+    """One task call inside a pipeline."""
+
+    id: str
+    task: Task
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    upstream: tuple[str, ...] = ()
+    reads: tuple[Bucket, ...] = ()
+    writes: tuple[Bucket, ...] = ()
+    index: int = 0
+
+    @property
+    def executor(self) -> Any:
+        return self.task.executor
+
+    def __repr__(self) -> str:
+        return f"Node({self.id!r}, task={self.task.name!r}, upstream={list(self.upstream)})"
+
+
+@dataclass(eq=False)
+class Graph:
+    """Nodes in call order (which is a topological order) plus the returned structure."""
+
+    name: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    result: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+    _names: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def add(self, task: Task, bound: inspect.BoundArguments) -> Node:
+        """Record a call of ``task`` with ``bound`` arguments; return its node."""
+        from glacier.resources.bucket import Bucket
+
+        args, kwargs = bound.args, bound.kwargs
+        count = self._names.get(task.name, 0) + 1
+        self._names[task.name] = count
+        node_id = task.name if count == 1 else f"{task.name}_{count}"
+        upstream: dict[str, None] = {}
+        reads: dict[int, Bucket] = {id(b): b for b in task.reads}
+        writes: dict[int, Bucket] = {id(b): b for b in task.writes}
+        for param, value in bound.arguments.items():
+            for item in walk(value):
+                if isinstance(item, Output):
+                    if self.nodes.get(item.node.id) is not item.node:
+                        raise DefinitionError(
+                            f"{task.name}() was given {item!r}, which comes from another pipeline: "
+                            "task outputs can only be used inside the pipeline that made them"
+                        )
+                    upstream[item.node.id] = None
+                elif isinstance(item, Bucket):
+                    target = writes if task.param_mode(param) == "write" else reads
+                    target[id(item)] = item
+        node = Node(
+            node_id,
+            task,
+            args,
+            kwargs,
+            tuple(upstream),
+            tuple(reads.values()),
+            tuple(writes.values()),
+            len(self.nodes),
+        )
+        self.nodes[node_id] = node
+        return node
+
+    # -- queries ---------------------------------------------------------------------
+    @property
+    def tasks(self) -> list[Node]:
+        return list(self.nodes.values())
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        return [(up, node.id) for node in self.nodes.values() for up in node.upstream]
+
+    @property
+    def buckets(self) -> list[Bucket]:
+        """Every bucket a task reads or writes, in first-use order."""
+        seen: dict[int, Bucket] = {}
+        for node in self.nodes.values():
+            for bucket in (*node.reads, *node.writes):
+                seen.setdefault(id(bucket), bucket)
+        return list(seen.values())
+
+    def downstream(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {nid: [] for nid in self.nodes}
+        for node in self.nodes.values():
+            for up in node.upstream:
+                out[up].append(node.id)
+        return out
+
+    def descendants(self, node_id: str) -> set[str]:
+        """Every node that depends on ``node_id``, directly or not."""
+        down = self.downstream()
+        seen: set[str] = set()
+        stack = [node_id]
+        while stack:
+            for child in down[stack.pop()]:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return seen
+
+    def ancestors(self, node_id: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [node_id]
+        while stack:
+            for parent in self.nodes[stack.pop()].upstream:
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return seen
+
+    def returned(self) -> list[str]:
+        """Ids of the nodes whose outputs the pipeline returns."""
+        return list(dict.fromkeys(o.node.id for o in walk(self.result) if isinstance(o, Output)))
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.nodes
+
+    def __getitem__(self, node_id: str) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            known = ", ".join(self.nodes) or "(none)"
+            raise KeyError(
+                f"pipeline {self.name!r} has no task {node_id!r}; its tasks are: {known}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"Graph({self.name!r}, {len(self.nodes)} tasks, {len(self.edges)} edges)"
+
+
+class tracing:
+    """Context manager that records task calls into ``graph``."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._token: contextvars.Token[Graph | None] | None = None
+
+    def __enter__(self) -> Graph:
+        self._token = _TRACE.set(self.graph)
+        return self.graph
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _TRACE.reset(self._token)
+
+
+def current_graph() -> Graph | None:
+    """The graph being traced, or ``None`` outside a pipeline body."""
+    return _TRACE.get()
+
+
+def walk(value: Any) -> Iterator[Any]:
+    """Yield every leaf inside tuples, lists, sets and dicts."""
+    if isinstance(value, (tuple, list, set, frozenset)):
+        for item in value:
+            yield from walk(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from walk(item)
+    else:
+        yield value
+
+
+def substitute(value: Any, values: dict[str, Any]) -> Any:
+    """Replace every placeholder in ``value`` (nested containers too) by its value."""
+    if isinstance(value, Output):
+        return value.resolve(values)
+    if isinstance(value, tuple):
+        if hasattr(value, "_fields"):  # namedtuple
+            return type(value)(*(substitute(v, values) for v in value))
+        return tuple(substitute(v, values) for v in value)
+    if isinstance(value, list):
+        return [substitute(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, values) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return type(value)(substitute(v, values) for v in value)
+    return value

@@ -1,0 +1,285 @@
+"""Pipelines: ``@pipeline(name=...)`` composes task calls into a DAG and runs it."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, overload
+
+import polars as pl
+
+from glacier.errors import DefinitionError, DeploymentRequiredError, PipelineError
+from glacier.graph import Graph, Param, current_graph, substitute, tracing
+from glacier.run.events import GLOBAL_BUS, EventBus, RunEvent
+from glacier.run.record import RunRecord
+
+__all__ = ["Pipeline", "pipeline", "MODES"]
+
+MODES = ("local", "distributed")
+
+
+class Pipeline:
+    """A traced composition of tasks. Made by ``@pipeline``.
+
+    Examples
+    --------
+    >>> @pipeline(name="simple")  # doctest: +SKIP
+    ... def simple_pipeline():
+    ...     return transform(load(data_source))
+    >>> simple_pipeline.run(mode="local").collect()  # doctest: +SKIP
+    """
+
+    def __init__(self, fn: Callable[..., Any], *, name: str | None = None) -> None:
+        if not inspect.isfunction(fn):
+            raise DefinitionError(f"@pipeline decorates a function (def ...), not {type(fn).__name__}")
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.signature = inspect.signature(fn)
+        self.description = inspect.getdoc(fn) or ""
+        self.last_run: RunRecord | None = None
+        self.events = EventBus()
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    # -- tracing ---------------------------------------------------------------------
+    def trace(self, *args: Any, **params: Any) -> Graph:
+        """Build the graph for these parameters without running any task."""
+        try:
+            bound = self.signature.bind(*args, **params)
+        except TypeError as exc:
+            raise DefinitionError(
+                f"pipeline {self.name!r}: {exc}; its parameters are {self.signature}"
+            ) from None
+        bound.apply_defaults()
+        graph = Graph(self.name, params=dict(bound.arguments))
+        with tracing(graph):
+            result = self.fn(*bound.args, **bound.kwargs)
+        if result is None:
+            raise DefinitionError(
+                f"pipeline {self.name!r} returns nothing: end its body with `return` and the task "
+                "outputs you want back (for example `return result`)"
+            )
+        if not graph.nodes:
+            raise DefinitionError(
+                f"pipeline {self.name!r} calls no task: call functions decorated with @executor.task() in its body"
+            )
+        graph.result = result
+        return graph
+
+    @property
+    def graph(self) -> Graph:
+        """The DAG, traced with the parameters' defaults (placeholders where none)."""
+        params = {
+            name: Param(name)
+            for name, p in self.signature.parameters.items()
+            if p.default is inspect.Parameter.empty
+            and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        }
+        return self.trace(**params)
+
+    # -- running ---------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[RunEvent], None]) -> Callable[[], None]:
+        """Receive the events of every run of this pipeline; returns an unsubscribe function."""
+        return self.events.subscribe(callback)
+
+    def run(
+        self,
+        *args: Any,
+        mode: str = "local",
+        progress: bool | None = None,
+        on_event: Callable[[RunEvent], None] | None = None,
+        emulate: bool = False,
+        max_workers: int | None = None,
+        **params: Any,
+    ) -> Any:
+        """Run the pipeline and return what its function returns, with values in place
+        of task outputs. ``pl.LazyFrame`` results come back already computed.
+
+        Parameters
+        ----------
+        mode : {"local", "distributed"}
+            ``local`` runs every task in this process; ``distributed`` runs each task on
+            its executor's engine (Dask clusters for ``DaskConfig``).
+        progress : bool, optional
+            Show a progress bar (default: on, unless ``GLACIER_PROGRESS=0``).
+        on_event : callable, optional
+            Called with every :class:`~glacier.run.RunEvent` of this run.
+        emulate : bool
+            Run serverless tasks under their memory and timeout limits (local mode).
+        **params
+            The pipeline's parameters.
+        """
+        if mode not in MODES:
+            raise DefinitionError(
+                f"mode={mode!r} is not a run mode: use one of {', '.join(map(repr, MODES))}"
+            )
+        graph = self.trace(*args, **params)
+        record = RunRecord(uuid.uuid4().hex[:12], self.name, mode, params=_public_params(graph.params))
+        self.last_run = record
+        if mode == "distributed":
+            _check_deployable(graph, record)
+        subscribers = [s for s in (on_event,) if s is not None]
+        if progress is None:
+            progress = os.environ.get("GLACIER_PROGRESS", "1").lower() not in ("0", "false", "no", "off")
+        if progress:
+            from glacier.run.progress import ProgressBar
+
+            subscribers.append(ProgressBar(len(graph.nodes), self.name))
+        emit = _fanout(subscribers, self.events, GLOBAL_BUS)
+        runner = _runner(mode, emulate)(graph, record, emit, max_workers=max_workers, cache=_cache_for(graph))
+        record.start = time.time()
+        if emit:
+            emit(
+                RunEvent("run_started", record.run_id, self.name, time=record.start, nodes=tuple(graph.nodes))
+            )
+        try:
+            values = runner.run()
+        except BaseException as exc:
+            record.status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+            record.error = f"{type(exc).__name__}: {exc}"
+            record.end = time.time()
+            for task in record.tasks.values():
+                if task.status in ("pending", "running"):
+                    task.status = "skipped" if task.status == "pending" else "failed"
+            if emit:
+                emit(RunEvent("run_failed", record.run_id, self.name, time=record.end, error=record.error))
+            raise
+        record.end = time.time()
+        if record.failed:
+            record.status = "failed"
+            message = _failure_message(self.name, graph, record)
+            record.error = message
+            if emit:
+                emit(
+                    RunEvent(
+                        "run_failed",
+                        record.run_id,
+                        self.name,
+                        time=record.end,
+                        duration=record.duration,
+                        error=message,
+                    )
+                )
+            first = runner.errors[record.failed[0]]
+            raise PipelineError(message, record) from first
+        record.status = "done"
+        if emit:
+            emit(
+                RunEvent("run_finished", record.run_id, self.name, time=record.end, duration=record.duration)
+            )
+        returned = {
+            nid: value.lazy()
+            if isinstance(value, pl.DataFrame)
+            and graph.nodes[nid].task.returns_frame != "eager"
+            and record.tasks[nid].lazy
+            else value
+            for nid, value in values.items()
+        }
+        return substitute(graph.result, returned)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if current_graph() is not None:  # a pipeline inside a pipeline: inline its tasks
+            return self.fn(*args, **kwargs)
+        return self.run(*args, **kwargs)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from glacier.display import mimebundle
+
+        return mimebundle(self, include, exclude)
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.name}{self.signature}>"
+
+
+def _runner(mode: str, emulate: bool) -> Any:
+    if mode == "distributed":
+        from glacier.run.distributed import DistributedRunner
+
+        return DistributedRunner
+    if emulate:
+        from glacier.run.emulate import EmulatingRunner
+
+        return EmulatingRunner
+    from glacier.run.local import LocalRunner
+
+    return LocalRunner
+
+
+def _cache_for(graph: Graph) -> Any:
+    if not any(node.task.cache for node in graph.nodes.values()):
+        return None
+    from glacier.run.cache import default_cache
+
+    return default_cache()
+
+
+def _fanout(
+    subscribers: list[Callable[[RunEvent], None]], *buses: EventBus
+) -> Callable[[RunEvent], None] | None:
+    live = [b for b in buses if b]
+    if not subscribers and not live:
+        return None
+
+    def emit(event: RunEvent) -> None:
+        for callback in subscribers:
+            callback(event)
+        for bus in live:
+            bus.emit(event)
+
+    return emit
+
+
+def _check_deployable(graph: Graph, record: RunRecord) -> None:
+    cloud = sorted(
+        {
+            (n.task.executor.name, n.task.executor.service)
+            for n in graph.nodes.values()
+            if n.task.executor.engine == "cloud"
+        }
+    )
+    if cloud:
+        names = ", ".join(f"{name} ({service})" for name, service in cloud)
+        raise DeploymentRequiredError(
+            f"pipeline {graph.name!r} cannot run with mode='distributed' here: executor(s) {names} "
+            "need deployed cloud infrastructure. Deploy with `glacier terraform MODULE:PIPELINE`, "
+            "or run with mode='local'",
+            record,
+        )
+
+
+def _failure_message(name: str, graph: Graph, record: RunRecord) -> str:
+    parts = []
+    for nid in record.failed:
+        task = record.tasks[nid]
+        parts.append(f"task {nid!r} on executor {task.executor!r} failed: {task.error}")
+    message = f"pipeline {name!r} failed: " + "; ".join(parts)
+    if record.skipped:
+        message += f" (skipped downstream: {', '.join(record.skipped)})"
+    done = [t.node for t in record.tasks.values() if t.status in ("done", "cached")]
+    if done:
+        message += f" (finished: {', '.join(done)})"
+    return message
+
+
+def _public_params(params: dict[str, Any]) -> dict[str, Any]:
+    from pydantic import SecretStr
+
+    return {k: ("**********" if isinstance(v, SecretStr) else v) for k, v in params.items()}
+
+
+@overload
+def pipeline(fn: Callable[..., Any], /) -> Pipeline: ...
+@overload
+def pipeline(fn: None = None, /, *, name: str | None = None) -> Callable[[Callable[..., Any]], Pipeline]: ...
+
+
+def pipeline(fn: Any = None, /, *, name: str | None = None) -> Any:
+    """Decorate a function whose body calls tasks: ``@pipeline(name="etl")``."""
+    if isinstance(fn, str):
+        raise DefinitionError(f"pipeline options are keyword-only: use @pipeline(name={fn!r})")
+    if fn is not None:
+        return Pipeline(fn, name=name)
+    return lambda func: Pipeline(func, name=name)

@@ -1,0 +1,133 @@
+"""The one entry point: ``Provider(config=...)``; the config decides the cloud."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from glacier.backends import get_backend
+from glacier.config.providers import LocalConfig, ProviderConfig
+from glacier.errors import ConfigError
+from glacier.resources.bucket import Bucket
+from glacier.resources.executor import Executor
+
+if TYPE_CHECKING:
+    from glacier.config import ExecutionConfig, StorageConfig
+
+__all__ = ["Provider"]
+
+
+class Provider:
+    """Creates storage and execution resources for one cloud (or the local disk).
+
+    Parameters
+    ----------
+    config : LocalConfig | AwsConfig | GcpConfig | AzureConfig, optional
+        Decides where data lives and where code runs. ``None`` means ``LocalConfig()``.
+
+    Examples
+    --------
+    >>> provider = Provider(config=LocalConfig(base_path="./data"))
+    >>> provider.bucket(bucket="data", path="input.parquet").format
+    'parquet'
+    """
+
+    def __init__(self, config: ProviderConfig | None = None) -> None:
+        if config is None:
+            config = LocalConfig()
+        if not isinstance(config, ProviderConfig):
+            raise ConfigError(
+                "Provider(config=...) takes LocalConfig, AwsConfig, GcpConfig or AzureConfig, "
+                f"not {type(config).__name__}"
+            )
+        self.config = config
+        self._backend = get_backend(config)
+        self._buckets: list[Bucket] = []
+        self._executors: list[Executor] = []
+
+    @property
+    def cloud(self) -> str:
+        """``"local"``, ``"aws"``, ``"gcp"`` or ``"azure"``."""
+        return self._backend.name
+
+    # -- storage ---------------------------------------------------------------------
+    def bucket(self, bucket: str, path: str = "", *, config: StorageConfig | None = None) -> Bucket:
+        """A storage resource: ``path`` inside ``bucket`` (a file, glob or folder)."""
+        resource = Bucket(self, bucket, path, config=config)
+        self._buckets = [b for b in self._buckets if b.name != resource.name]
+        self._buckets.append(resource)
+        return resource
+
+    # -- execution -------------------------------------------------------------------
+    def local(self, *, name: str | None = None) -> Executor:
+        """Run tasks in this Python process."""
+        return self._executor("local", None, name)
+
+    def serverless(self, config: ExecutionConfig | None = None, *, name: str | None = None) -> Executor:
+        """A function: Lambda, Cloud Functions or Azure Functions, by the provider."""
+        return self._executor("serverless", config, name)
+
+    def vm(self, config: ExecutionConfig | None = None, *, name: str | None = None) -> Executor:
+        """A virtual machine: EC2, Compute Engine or an Azure VM, by the provider."""
+        return self._executor("vm", config, name)
+
+    def cluster(self, config: ExecutionConfig | None = None, *, name: str | None = None) -> Executor:
+        """A cluster: Dask, Databricks, Spark, EMR or Dataproc, by the config."""
+        return self._executor("cluster", config, name)
+
+    def _executor(self, kind: str, config: Any, name: str | None) -> Executor:
+        checked = config if kind == "local" else self._backend.check_execution_config(kind, config)
+        if name is None:
+            base = kind if checked is None else _snake(type(checked).__name__.removesuffix("Config"))
+            taken = {e.name for e in self._executors}
+            name, n = base, 1
+            while name in taken:
+                n += 1
+                name = f"{base}_{n}"
+        elif not name.isidentifier():
+            raise ConfigError(f"executor name {name!r} must be a Python identifier, for example 'etl_lambda'")
+        executor = Executor(self, kind, checked, name)
+        self._executors = [e for e in self._executors if e.name != name]
+        self._executors.append(executor)
+        return executor
+
+    # -- introspection ---------------------------------------------------------------
+    @property
+    def buckets(self) -> tuple[Bucket, ...]:
+        return tuple(self._buckets)
+
+    @property
+    def executors(self) -> tuple[Executor, ...]:
+        return tuple(self._executors)
+
+    def describe(self) -> dict[str, Any]:
+        """Facts shown in displays (no secrets)."""
+        return {
+            **self._backend.describe(),
+            "config": type(self.config).__name__,
+            "buckets": [
+                {"name": b.name, "uri": b.get_uri(), "config": type(b.config).__name__ if b.config else None}
+                for b in self._buckets
+            ],
+            "executors": [e.describe() for e in self._executors],
+        }
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from glacier.display import mimebundle
+
+        return mimebundle(self, include, exclude)
+
+    def __repr__(self) -> str:
+        return f"Provider(config={self.config!r})"
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if (
+            ch.isupper()
+            and i
+            and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower()))
+        ):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)

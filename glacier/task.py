@@ -1,0 +1,275 @@
+"""Tasks: functions bound to an execution resource with ``@executor.task()``."""
+
+from __future__ import annotations
+
+import dis
+import functools
+import inspect
+import time
+import typing
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from glacier.errors import DefinitionError
+from glacier.graph import Output, current_graph
+
+if TYPE_CHECKING:
+    from glacier.resources.bucket import Bucket
+    from glacier.resources.executor import Executor
+
+__all__ = ["Task"]
+
+#: Attribute names that mean a bucket is written (or may be: ``get_uri`` hands the
+#: location to other code), and those that only read.
+_WRITE_ATTRS = frozenset({"write", "get_uri", "delete", "fs", "storage_options"})
+_READ_ATTRS = frozenset({"scan", "read", "exists", "ls", "format"})
+
+
+class Task:
+    """A function bound to an executor.
+
+    Inside a ``@pipeline`` body a call records a node and returns a placeholder;
+    anywhere else it runs the function directly (with its retries).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        executor: Executor,
+        *,
+        name: str | None = None,
+        retries: int = 0,
+        retry_delay: float = 1.0,
+        backoff: float = 2.0,
+        cache: bool = False,
+        timeout: float | None = None,
+        reads: tuple[Bucket, ...] = (),
+        writes: tuple[Bucket, ...] = (),
+    ) -> None:
+        if isinstance(fn, Task):
+            raise DefinitionError(
+                f"{fn.name!r} is already a task (bound to {fn.executor.name}); bind the function once"
+            )
+        if not inspect.isfunction(fn) and not inspect.ismethod(fn):
+            what = "a class" if inspect.isclass(fn) else f"a {type(fn).__name__}"
+            raise DefinitionError(
+                f"@{executor.name}.task() decorates a function (def ...), not {what}: {fn!r}"
+            )
+        if not isinstance(retries, int) or retries < 0:
+            raise DefinitionError(f"retries must be a whole number >= 0, not {retries!r}")
+        if retry_delay < 0 or backoff < 1:
+            raise DefinitionError("retry_delay must be >= 0 and backoff >= 1")
+        if timeout is not None and timeout <= 0:
+            raise DefinitionError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self.fn = fn
+        self.executor = executor
+        self.name = name or fn.__name__
+        if not self.name.isidentifier():
+            raise DefinitionError(
+                f"task name {self.name!r} must be a Python identifier, for example 'clean_orders'"
+            )
+        self.retries = retries
+        self.retry_delay = float(retry_delay)
+        self.backoff = float(backoff)
+        self.cache = cache
+        self.timeout = timeout
+        self.signature = inspect.signature(fn)
+        self._param_access, refs = _bucket_usage(fn)
+        self.reads = tuple(reads) + tuple(b for b, mode in refs if mode == "read")
+        self.writes = tuple(writes) + tuple(b for b, mode in refs if mode == "write")
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    # -- metadata --------------------------------------------------------------------
+    @functools.cached_property
+    def hints(self) -> dict[str, Any]:
+        try:
+            return typing.get_type_hints(self.fn)
+        except Exception:
+            return dict(getattr(self.fn, "__annotations__", {}))
+
+    @functools.cached_property
+    def frame_params(self) -> dict[str, str]:
+        """Parameters annotated as frames: name -> ``"lazy"`` or ``"eager"``."""
+        return {
+            name: kind
+            for name, hint in self.hints.items()
+            if name != "return" and (kind := _frame_kind(hint))
+        }
+
+    @functools.cached_property
+    def returns_frame(self) -> str | None:
+        return _frame_kind(self.hints.get("return"))
+
+    def param_mode(self, param: str) -> str:
+        """How the body uses a parameter holding a bucket: ``"read"`` or ``"write"``."""
+        return self._param_access.get(param, "read")
+
+    # -- calling ---------------------------------------------------------------------
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
+        try:
+            return self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise DefinitionError(
+                f"{self.name}() {exc}; its signature is {self.name}{self.signature}"
+            ) from None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        graph = current_graph()
+        bound = self.bind(args, kwargs)
+        if graph is not None:
+            return Output(graph.add(self, bound))
+        return self.call(bound.args, bound.kwargs)
+
+    def call(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        on_retry: Callable[[int, BaseException], None] | None = None,
+    ) -> Any:
+        """Run the function with frame conversions and retries; check what it returns."""
+        if self.frame_params:
+            args, kwargs = self.convert_inputs(args, kwargs)
+        attempt = 0
+        while True:
+            try:
+                result = self.fn(*args, **kwargs)
+                break
+            except Exception as exc:
+                if attempt >= self.retries:
+                    raise
+                if on_retry is not None:
+                    on_retry(attempt + 1, exc)
+                time.sleep(self.retry_delay * (self.backoff**attempt))
+                attempt += 1
+        return self.check_output(result)
+
+    def convert_inputs(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Scan buckets and convert frames where a parameter is annotated as a frame."""
+        bound = self.signature.bind(*args, **kwargs)
+        params = self.signature.parameters
+        for name, kind in self.frame_params.items():
+            if name not in bound.arguments:
+                continue
+            value = bound.arguments[name]
+            if params[name].kind is inspect.Parameter.VAR_POSITIONAL:
+                bound.arguments[name] = tuple(self._convert(name, v, kind) for v in value)
+            elif params[name].kind is inspect.Parameter.VAR_KEYWORD:
+                bound.arguments[name] = {k: self._convert(name, v, kind) for k, v in value.items()}
+            else:
+                bound.arguments[name] = self._convert(name, value, kind)
+        return bound.args, bound.kwargs
+
+    def _convert(self, param: str, value: Any, kind: str) -> Any:
+        from glacier.resources.bucket import Bucket
+
+        if isinstance(value, Bucket):
+            value = value.scan()
+        if kind == "lazy":
+            if isinstance(value, pl.DataFrame):
+                return value.lazy()
+            if isinstance(value, pl.LazyFrame):
+                return value
+        else:
+            if isinstance(value, pl.LazyFrame):
+                return value.collect()
+            if isinstance(value, pl.DataFrame):
+                return value
+        want = "pl.LazyFrame" if kind == "lazy" else "pl.DataFrame"
+        raise DefinitionError(
+            f"{self.name}() parameter {param!r} expects a {want} (or a bucket), "
+            f"but got {type(value).__name__}: pass a frame, a bucket or a task output that is a frame"
+        )
+
+    def check_output(self, result: Any) -> Any:
+        kind = self.returns_frame
+        if kind and not isinstance(result, (pl.LazyFrame, pl.DataFrame)):
+            want = "pl.LazyFrame" if kind == "lazy" else "pl.DataFrame"
+            raise DefinitionError(
+                f"task {self.name!r} is annotated to return {want} but returned "
+                f"{type(result).__name__}: return a polars frame (or change the annotation)"
+            )
+        return result
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Task:
+        return self
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from glacier.display import mimebundle
+
+        return mimebundle(self, include, exclude)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name}{self.signature} on {self.executor.name} ({self.executor.kind})>"
+
+
+def _frame_kind(hint: Any) -> str | None:
+    if hint is None:
+        return None
+    if hint is pl.LazyFrame or hint in ("pl.LazyFrame", "LazyFrame", "polars.LazyFrame"):
+        return "lazy"
+    if hint is pl.DataFrame or hint in ("pl.DataFrame", "DataFrame", "polars.DataFrame"):
+        return "eager"
+    return None
+
+
+def _bucket_usage(fn: Callable[..., Any]) -> tuple[dict[str, str], list[tuple[Bucket, str]]]:
+    """Read the bytecode for ``name.attr`` uses: which parameters are used as written
+    buckets, and which global/closure buckets the body reads or writes."""
+    from glacier.resources.bucket import Bucket
+
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return {}, []
+    params = set(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    closure = {
+        name: cell.cell_contents
+        for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False)
+        if _has(cell)
+    }
+    fglobals = getattr(fn, "__globals__", {})
+    uses: dict[str, set[str]] = {}
+    plain: set[str] = set()
+
+    def visit(co: Any) -> None:
+        last: str | None = None
+        for ins in dis.get_instructions(co):
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST", "LOAD_NAME", "LOAD_CLOSURE"):
+                last = ins.argval if isinstance(ins.argval, str) else None
+                if last:
+                    plain.add(last)
+                continue
+            if last and ins.opname in ("LOAD_ATTR", "LOAD_METHOD"):
+                uses.setdefault(last, set()).add(ins.argval)
+            last = None
+        for const in co.co_consts:
+            if inspect.iscode(const):
+                visit(const)
+
+    visit(code)
+
+    def mode(name: str) -> str:
+        attrs = uses.get(name, set())
+        return "write" if attrs & _WRITE_ATTRS else "read"
+
+    param_access = {name: mode(name) for name in params if name in uses}
+    refs: list[tuple[Bucket, str]] = []
+    seen: set[int] = set()
+    for name in sorted(plain - params):
+        value = closure.get(name, fglobals.get(name))
+        if isinstance(value, Bucket) and id(value) not in seen:
+            seen.add(id(value))
+            refs.append((value, mode(name)))
+    return param_access, refs
+
+
+def _has(cell: Any) -> bool:
+    try:
+        _ = cell.cell_contents
+    except ValueError:
+        return False
+    return True
