@@ -102,6 +102,11 @@ class Task:
     def returns_frame(self) -> str | None:
         return _frame_kind(self.hints.get("return"))
 
+    @functools.cached_property
+    def signature_text(self) -> str:
+        """The signature as written in the source (``(df: pl.LazyFrame) -> pl.LazyFrame``)."""
+        return signature_text(self.signature)
+
     def param_mode(self, param: str) -> str:
         """How the body uses a parameter holding a bucket: ``"read"`` or ``"write"``."""
         return self._param_access.get(param, "read")
@@ -112,7 +117,7 @@ class Task:
             return self.signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise DefinitionError(
-                f"{self.name}() {exc}; its signature is {self.name}{self.signature}"
+                f"{self.name}() {exc}; its signature is {self.name}{self.signature_text}"
             ) from None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -204,7 +209,32 @@ class Task:
         return mimebundle(self, include, exclude)
 
     def __repr__(self) -> str:
-        return f"<Task {self.name}{self.signature} on {self.executor.name} ({self.executor.kind})>"
+        return f"<Task {self.name}{self.signature_text} on {self.executor.name} ({self.executor.kind})>"
+
+
+class _Written:
+    """An annotation shown exactly as written (postponed annotations are strings)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def signature_text(sig: inspect.Signature) -> str:
+    """``str(sig)`` without the quotes that postponed annotations add."""
+    empty = inspect.Signature.empty
+    params = [
+        p.replace(annotation=_Written(p.annotation)) if isinstance(p.annotation, str) else p
+        for p in sig.parameters.values()
+    ]
+    ret = sig.return_annotation
+    return str(
+        sig.replace(parameters=params, return_annotation=_Written(ret) if isinstance(ret, str) else ret)
+        if params or ret is not empty
+        else sig
+    )
 
 
 def _frame_kind(hint: Any) -> str | None:
