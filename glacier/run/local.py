@@ -14,7 +14,8 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import queue
+import threading
 from typing import Any
 
 import polars as pl
@@ -142,11 +143,11 @@ class LocalRunner:
         waiting = {nid: len(node.upstream) for nid, node in graph.nodes.items()}
         children = graph.downstream()
         ready: deque[Node] = deque(graph.nodes[n] for n, c in waiting.items() if c == 0)
-        running: dict[Future[Any], Node] = {}
-        pool: ThreadPoolExecutor | None = None
         status = self.record.tasks
+        workers: _Workers | None = None
+        inflight = 0
 
-        def complete(node: Node, value: Any = None, exc: BaseException | None = None) -> None:
+        def complete(node: Node, value: Any, exc: BaseException | None) -> None:
             if exc is not None:
                 self.failed(node, exc)
                 return
@@ -157,34 +158,31 @@ class LocalRunner:
                     ready.append(graph.nodes[child])
 
         try:
-            while ready or running:
+            while ready or inflight:
                 while ready:
                     node = ready.popleft()
                     if status[node.id].status != "pending":
                         continue
-                    if not ready and not running:
+                    if not ready and not inflight:  # nothing else to do: run it here
                         try:
                             value = self.execute(node)
-                        except Exception as exc:
-                            complete(node, exc=exc)
+                        except Exception as exc:  # noqa: BLE001 - recorded, raised later
+                            complete(node, None, exc)
                         else:
-                            complete(node, value)
+                            complete(node, value, None)
                         continue
-                    if pool is None:
-                        pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="glacier")
-                    running[pool.submit(self.execute, node)] = node
-                if running:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        node = running.pop(future)
-                        exc = future.exception()
-                        if exc is not None:
-                            complete(node, exc=exc)
-                        else:
-                            complete(node, future.result())
+                    if workers is None:
+                        workers = _Workers(self.execute, self.max_workers)
+                    workers.submit(node)
+                    inflight += 1
+                if inflight:
+                    assert workers is not None
+                    node, value, exc = workers.done.get()
+                    inflight -= 1
+                    complete(node, value, exc)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            if workers is not None:
+                workers.close()
 
     def needed(self) -> list[str]:
         """Nodes whose lazy plans must be collected: returned ones and graph leaves."""
@@ -243,3 +241,35 @@ class LocalRunner:
             except Exception as upstream_exc:
                 return nid, upstream_exc
         return sink, exc
+
+
+class _Workers:
+    """A small thread pool with one completion queue (cheaper per task than
+    ``concurrent.futures`` for wide graphs of small tasks)."""
+
+    def __init__(self, fn: Callable[[Node], Any], size: int) -> None:
+        self._fn = fn
+        self._size = size
+        self._todo: queue.SimpleQueue[Node | None] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[tuple[Node, Any, BaseException | None]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._queued = 0
+
+    def submit(self, node: Node) -> None:
+        self._queued += 1
+        if len(self._threads) < min(self._size, self._queued):
+            thread = threading.Thread(target=self._work, name=f"glacier-{len(self._threads)}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._todo.put(node)
+
+    def _work(self) -> None:
+        while (node := self._todo.get()) is not None:
+            try:
+                self.done.put((node, self._fn(node), None))
+            except BaseException as exc:  # noqa: BLE001 - handed to the scheduler
+                self.done.put((node, None, exc))
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._todo.put(None)
