@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -80,7 +79,7 @@ class Param(_Ref):
         return f"<parameter {self.name}>"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     """One task call inside a pipeline."""
 
@@ -111,27 +110,28 @@ class Graph:
     params: dict[str, Any] = field(default_factory=dict)
     _names: dict[str, int] = field(default_factory=dict, repr=False)
 
-    def add(self, task: Task, bound: inspect.BoundArguments) -> Node:
-        """Record a call of ``task`` with ``bound`` arguments; return its node."""
-        from glacier.resources.bucket import Bucket
-
-        args, kwargs = bound.args, bound.kwargs
+    def add(
+        self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], arguments: dict[str, Any]
+    ) -> Node:
+        """Record a call of ``task``; ``arguments`` maps parameter names to values."""
+        bucket_type = _bucket_type()
         count = self._names.get(task.name, 0) + 1
         self._names[task.name] = count
         node_id = task.name if count == 1 else f"{task.name}_{count}"
         upstream: dict[str, None] = {}
-        reads: dict[int, Bucket] = {id(b): b for b in task.reads}
-        writes: dict[int, Bucket] = {id(b): b for b in task.writes}
-        for param, value in bound.arguments.items():
-            for item in walk(value):
-                if isinstance(item, Output):
-                    if self.nodes.get(item.node.id) is not item.node:
+        reads: dict[int, Bucket] = {id(b): b for b in task.reads} if task.reads else {}
+        writes: dict[int, Bucket] = {id(b): b for b in task.writes} if task.writes else {}
+        nodes = self.nodes
+        for param, value in arguments.items():
+            for item in (value,) if type(value) in _LEAVES else walk(value):
+                if type(item) is Output:
+                    if nodes.get(item.node.id) is not item.node:
                         raise DefinitionError(
                             f"{task.name}() was given {item!r}, which comes from another pipeline: "
                             "task outputs can only be used inside the pipeline that made them"
                         )
                     upstream[item.node.id] = None
-                elif isinstance(item, Bucket):
+                elif isinstance(item, bucket_type):
                     target = writes if task.param_mode(param) == "write" else reads
                     target[id(item)] = item
         node = Node(
@@ -142,9 +142,9 @@ class Graph:
             tuple(upstream),
             tuple(reads.values()),
             tuple(writes.values()),
-            len(self.nodes),
+            len(nodes),
         )
-        self.nodes[node_id] = node
+        nodes[node_id] = node
         return node
 
     # -- queries ---------------------------------------------------------------------
@@ -236,6 +236,18 @@ class tracing:
 def current_graph() -> Graph | None:
     """The graph being traced, or ``None`` outside a pipeline body."""
     return _TRACE.get()
+
+
+_LEAVES = frozenset({Output, int, float, str, bool, type(None)})
+_BUCKET: list[type] = []
+
+
+def _bucket_type() -> type:
+    if not _BUCKET:
+        from glacier.resources.bucket import Bucket
+
+        _BUCKET.append(Bucket)
+    return _BUCKET[0]
 
 
 def walk(value: Any) -> Iterator[Any]:

@@ -76,6 +76,10 @@ class Task:
         self.cache = cache
         self.timeout = timeout
         self.signature = inspect.signature(fn)
+        plain = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY
+        params = self.signature.parameters.values()
+        #: Parameter names when every parameter is plainly positional (fast binding).
+        self._positional = tuple(p.name for p in params) if all(p.kind in plain for p in params) else None
         self._param_access, refs = _bucket_usage(fn)
         self.reads = tuple(reads) + tuple(b for b, mode in refs if mode == "read")
         self.writes = tuple(writes) + tuple(b for b, mode in refs if mode == "write")
@@ -122,10 +126,15 @@ class Task:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         graph = current_graph()
-        bound = self.bind(args, kwargs)
+        names = self._positional
+        if not kwargs and names is not None and len(args) == len(names):
+            arguments = dict(zip(names, args, strict=True))  # fast path: plain positional call
+        else:
+            bound = self.bind(args, kwargs)
+            args, kwargs, arguments = bound.args, bound.kwargs, bound.arguments
         if graph is not None:
-            return Output(graph.add(self, bound))
-        return self.call(bound.args, bound.kwargs)
+            return Output(graph.add(self, args, kwargs, arguments))
+        return self.call(args, kwargs)
 
     def call(
         self,
