@@ -1,0 +1,328 @@
+"""The task cache: ``@executor.task(cache=True)`` reuses outputs in the notebook loop.
+
+An entry's key is a hash of
+
+- the task's source code (and the simple constants it reads from globals/closures),
+- its executor's kind and config,
+- its arguments: frames by content (DataFrame) or plan (LazyFrame), outputs of
+  cached tasks by the key that produced them, buckets by their objects' fingerprints,
+- the fingerprints (ETag, or size + mtime) of every bucket the task and its
+  upstream tasks read.
+
+Entries live in a folder (default ``.glacier/cache`` under the working directory;
+``GLACIER_CACHE_DIR`` or :func:`set_cache_dir` change it), one sub-folder per entry,
+written to a temporary folder and renamed into place, so a reader sees a whole
+entry or none. Lazy outputs are materialised once when stored. A task that writes
+buckets is a hit only while the objects it wrote are still there, unchanged.
+Entries also stay in memory for the life of the process (the fast path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import threading
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from glacier.graph import Output, walk
+from glacier.run.fingerprint import (
+    code_fingerprint,
+    digest,
+    executor_fingerprint,
+    frame_fingerprint,
+    storage_fingerprint,
+    value_bytes,
+)
+
+if TYPE_CHECKING:
+    from glacier.graph import Node
+    from glacier.resources.bucket import Bucket
+
+__all__ = ["TaskCache", "default_cache", "cache_dir", "set_cache_dir", "CACHE_ENV"]
+
+#: Environment variable naming the cache folder.
+CACHE_ENV = "GLACIER_CACHE_DIR"
+_DEFAULT = Path(".glacier") / "cache"
+_configured: Path | None = None
+_instances: dict[Path, TaskCache] = {}
+_instances_lock = threading.Lock()
+
+
+def set_cache_dir(path: str | os.PathLike[str] | None) -> None:
+    """Use ``path`` for cached outputs from now on (``None``: back to the default)."""
+    global _configured
+    _configured = Path(path) if path is not None else None
+
+
+def cache_dir() -> Path:
+    """The cache folder: :func:`set_cache_dir`, else ``$GLACIER_CACHE_DIR``, else ``.glacier/cache``."""
+    if _configured is not None:
+        return _configured.absolute()
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).absolute() if env else _DEFAULT.absolute()
+
+
+def default_cache() -> TaskCache:
+    """The process-wide cache for :func:`cache_dir` (one per folder, so the in-memory
+    layer is shared by every run in this process)."""
+    root = cache_dir()
+    with _instances_lock:
+        cache = _instances.get(root)
+        if cache is None:
+            cache = _instances[root] = TaskCache(root)
+        return cache
+
+
+class TaskCache:
+    """Cached task outputs in ``root`` (see the module docstring for the key).
+
+    Parameters
+    ----------
+    root : path
+        The cache folder; created on first store.
+    memory_items : int
+        How many entries to keep in memory for fast same-process hits.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, memory_items: int = 64) -> None:
+        self.root = Path(root)
+        self.memory_items = memory_items
+        self._memory: OrderedDict[str, tuple[Any, dict[str, str]]] = OrderedDict()
+        self._produced: dict[int, tuple[weakref.ref[Any] | Any, str]] = {}
+        self._pending: dict[int, str] = {}
+        self._lock = threading.RLock()
+
+    # -- the runner's interface ----------------------------------------------------------
+    def lookup(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        """``(True, value)`` when an entry for this call exists, else ``(False, None)``."""
+        key = self.key(node, args, kwargs)
+        with self._lock:
+            self._pending[id(node)] = key
+            held = self._memory.get(key)
+            if held is not None:
+                value, writes = held
+                if self._writes_unchanged(node, writes):
+                    self._memory.move_to_end(key)
+                    self._register(value, key)
+                    return True, value
+                del self._memory[key]
+        loaded = self._load(node, key)
+        if loaded is None:
+            return False, None
+        value, writes = loaded
+        with self._lock:
+            self._remember(key, value, writes)
+        return True, value
+
+    def store(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> Any:
+        """Materialise ``value``, save it under this call's key and return what the
+        runner should pass on (a ``LazyFrame`` over the stored data for lazy outputs)."""
+        with self._lock:
+            key = self._pending.pop(id(node), None)
+        if key is None:
+            key = self.key(node, args, kwargs)
+        value = _materialise(value)
+        writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
+        self._save(node, key, value, writes)
+        with self._lock:
+            self._remember(key, value, writes)
+        return value
+
+    # -- keys ------------------------------------------------------------------------------
+    def key(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """The entry key of calling ``node``'s task with these (resolved) arguments."""
+        task = node.task
+        written = {id(b) for b in node.writes}
+        parts: list[str | bytes] = [
+            "glacier-cache-v1",
+            code_fingerprint(task),
+            executor_fingerprint(task.executor),
+            self._value_fp(args, written),
+            self._value_fp(kwargs, written),
+        ]
+        for bucket in _reads_upstream(node):
+            if id(bucket) not in written:
+                parts.append(storage_fingerprint(bucket))
+        return digest(*parts)
+
+    def _value_fp(self, value: Any, written: set[int]) -> str:
+        from glacier.resources.bucket import Bucket
+
+        produced = self._produced.get(id(value))
+        if produced is not None and _deref(produced[0]) is value:
+            return "out:" + produced[1]
+        if isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+            return frame_fingerprint(value)
+        if isinstance(value, Bucket):
+            if id(value) in written:
+                return digest("target", value.get_uri())
+            return storage_fingerprint(value)
+        if isinstance(value, (tuple, list)):
+            return digest(type(value).__name__, *(self._value_fp(v, written) for v in value))
+        if isinstance(value, dict):
+            return digest(
+                "dict", *(f"{k!r}={self._value_fp(v, written)}" for k, v in sorted(value.items(), key=repr))
+            )
+        return digest("value", value_bytes(value))
+
+    # -- memory layer ----------------------------------------------------------------------
+    def _remember(self, key: str, value: Any, writes: dict[str, str]) -> None:
+        self._memory[key] = (value, writes)
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.memory_items:
+            self._memory.popitem(last=False)
+        self._register(value, key)
+
+    def _register(self, value: Any, key: str) -> None:
+        for item in (value, *(walk(value) if isinstance(value, (tuple, list, dict)) else ())):
+            try:
+                ref: Any = weakref.ref(item)
+            except TypeError:
+                ref = item
+            self._produced[id(item)] = (ref, key)
+        if len(self._produced) > 4 * self.memory_items:
+            live = {k: v for k, v in self._produced.items() if _deref(v[0]) is not None}
+            self._produced = live
+
+    def _writes_unchanged(self, node: Node, writes: dict[str, str]) -> bool:
+        if not writes:
+            return True
+        current = {b.get_uri(): b for b in node.writes}
+        for uri, fingerprint in writes.items():
+            bucket = current.get(uri)
+            if bucket is None or storage_fingerprint(bucket) != fingerprint:
+                return False
+        return True
+
+    # -- disk layer ------------------------------------------------------------------------
+    def _entry(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def _load(self, node: Node, key: str) -> tuple[Any, dict[str, str]] | None:
+        entry = self._entry(key)
+        try:
+            meta = json.loads((entry / "meta.json").read_text())
+        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+            return None
+        writes = meta.get("writes", {})
+        if not self._writes_unchanged(node, writes):
+            return None
+        kind = meta["kind"]
+        try:
+            if kind == "lazy":  # stays lazy: read only if a downstream plan needs it
+                return pl.scan_ipc(entry / "value.arrow"), writes
+            if kind == "frame":
+                return pl.read_ipc(entry / "value.arrow"), writes
+            with open(entry / "value.pkl", "rb") as fh:
+                return pickle.load(fh), writes
+        except Exception:
+            return None  # an unreadable entry is a miss; the next store replaces it
+
+    def _save(self, node: Node, key: str, value: Any, writes: dict[str, str]) -> None:
+        entry = self._entry(key)
+        tmp_root = self.root / ".tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_root / f"{key[:16]}-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        try:
+            if isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+                kind = "lazy" if isinstance(value, pl.LazyFrame) else "frame"
+                df = value.collect() if isinstance(value, pl.LazyFrame) else value
+                df.write_ipc(tmp / "value.arrow", compression="uncompressed")
+            else:
+                kind = "pickle"
+                try:
+                    data = pickle.dumps(value, protocol=5)
+                except Exception:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    return  # not picklable: kept in memory only
+                (tmp / "value.pkl").write_bytes(data)
+            meta = {
+                "task": node.task.name,
+                "executor": node.task.executor.name,
+                "kind": kind,
+                "created": time.time(),
+                "writes": writes,
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta))
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            if entry.exists():  # a stale entry (its written objects changed): swap it out
+                old = tmp_root / f"old-{uuid.uuid4().hex[:12]}"
+                try:
+                    os.rename(entry, old)
+                except OSError:
+                    pass
+                shutil.rmtree(old, ignore_errors=True)
+            try:
+                os.rename(tmp, entry)  # atomic: the entry appears whole
+            except OSError:
+                shutil.rmtree(tmp, ignore_errors=True)  # another writer won the race
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    # -- housekeeping ------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget every entry, in memory and on disk."""
+        with self._lock:
+            self._memory.clear()
+            self._produced.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def forget_memory(self) -> None:
+        """Drop the in-memory layer (entries on disk stay): what a kernel restart does."""
+        with self._lock:
+            self._memory.clear()
+            self._produced.clear()
+
+    def __len__(self) -> int:
+        if not self.root.exists():
+            return 0
+        return sum(1 for p in self.root.glob("??/*") if (p / "meta.json").exists())
+
+    def __repr__(self) -> str:
+        return f"TaskCache({str(self.root)!r})"
+
+
+def _deref(ref: Any) -> Any:
+    return ref() if isinstance(ref, weakref.ref) else ref
+
+
+def _materialise(value: Any) -> Any:
+    """Collect lazy frames (the cache stores data, not plans); keep the lazy type."""
+    if isinstance(value, pl.LazyFrame):
+        return value.collect().lazy()
+    if isinstance(value, tuple):
+        return tuple(_materialise(v) for v in value)
+    if isinstance(value, list):
+        return [_materialise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _materialise(v) for k, v in value.items()}
+    return value
+
+
+def _reads_upstream(node: Node) -> list[Bucket]:
+    """Buckets read by ``node`` and every task upstream of it, once each, in a stable order."""
+    seen_nodes: set[int] = set()
+    found: dict[str, Bucket] = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen_nodes:
+            continue
+        seen_nodes.add(id(current))
+        for bucket in current.reads:
+            found.setdefault(bucket.get_uri(), bucket)
+        for item in (*walk(current.args), *walk(current.kwargs)):
+            if isinstance(item, Output):
+                stack.append(item.node)
+    return [found[uri] for uri in sorted(found)]

@@ -1,0 +1,167 @@
+"""Fingerprints for the task cache: code, configs, values and stored objects.
+
+Every function here returns a short hex digest that changes when the thing it
+describes changes, and stays the same across processes when it does not.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import inspect
+import marshal
+import os
+import pickle
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from glacier.resources.bucket import Bucket
+    from glacier.resources.executor import Executor
+    from glacier.task import Task
+
+__all__ = ["code_fingerprint", "executor_fingerprint", "frame_fingerprint", "storage_fingerprint", "digest"]
+
+_SIMPLE = (str, int, float, bool, bytes, type(None))
+
+
+def digest(*parts: str | bytes) -> str:
+    """sha256 of the parts, hex."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def code_fingerprint(task: Task) -> str:
+    """The task's source (or bytecode), plus the simple constants it reads from
+    globals and closures (``THRESHOLD = 5`` in another cell counts as code)."""
+    fn = task.fn
+    try:
+        source = inspect.getsource(fn).encode()
+    except (OSError, TypeError):
+        source = marshal.dumps(fn.__code__)
+    parts: list[str | bytes] = [task.name, source]
+    code = fn.__code__
+    fglobals = getattr(fn, "__globals__", {})
+    for name in sorted(_global_names(code)):
+        value = fglobals.get(name)
+        if isinstance(value, _SIMPLE):
+            parts.append(f"g:{name}={value!r}")
+    for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(value, _SIMPLE):
+            parts.append(f"c:{name}={value!r}")
+    return digest(*parts)
+
+
+def _global_names(code: Any) -> Iterator[str]:
+    yield from code.co_names
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            yield from _global_names(const)
+
+
+def executor_fingerprint(executor: Executor) -> str:
+    """Kind and config of the executor (secrets masked)."""
+    config = executor.config
+    body = "" if config is None else f"{type(config).__name__}:{sorted(config.public_dict().items())!r}"
+    return digest(executor.kind, body)
+
+
+def frame_fingerprint(value: pl.DataFrame | pl.LazyFrame) -> str:
+    """Content of a DataFrame (row hashes + schema), or the serialised plan of a LazyFrame."""
+    if isinstance(value, pl.LazyFrame):
+        try:
+            return digest("plan", value.serialize(format="binary"))
+        except Exception:
+            return digest("plan-text", value.explain(optimized=False))
+    schema = repr(list(value.schema.items()))
+    try:
+        rows = value.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3)
+        return digest("frame", schema, rows.to_numpy().tobytes())
+    except Exception:
+        import io
+
+        buf = io.BytesIO()
+        value.write_ipc(buf, compression="uncompressed")
+        return digest("frame-ipc", schema, buf.getvalue())
+
+
+def storage_fingerprint(bucket: Bucket) -> str:
+    """What the bucket's objects are now: ETag, or size + modification time, per file.
+
+    Globs and folders list every matching file; a missing object is fingerprinted
+    as missing (so writing it later invalidates the entry).
+    """
+    uri = bucket.get_uri()
+    entries: list[str] = []
+    if bucket.is_local:
+        for path in _local_files(uri):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            entries.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+    else:
+        fs = bucket.fs
+        try:
+            fs.invalidate_cache()
+        except Exception:
+            pass
+        try:
+            if any(ch in uri for ch in "*?["):
+                infos = fs.glob(uri, detail=True)
+            elif fs.isdir(uri):
+                infos = fs.find(uri, detail=True)
+            else:
+                infos = {uri: fs.info(uri)}
+        except FileNotFoundError:
+            infos = {}
+        for path in sorted(infos):
+            entries.append(f"{path}:{_remote_tag(infos[path])}")
+    return digest(uri, *(entries or ["missing"]))
+
+
+def _local_files(uri: str) -> list[str]:
+    if any(ch in uri for ch in "*?["):
+        return sorted(glob.glob(uri, recursive=True))
+    if os.path.isdir(uri):
+        return sorted(
+            os.path.join(root, name)
+            for root, _dirs, names in os.walk(uri)
+            for name in names
+            if not name.startswith(".")
+        )
+    return [uri]
+
+
+def _remote_tag(info: dict[str, Any]) -> str:
+    for key in ("ETag", "etag", "md5Hash", "content_md5", "crc32c", "generation"):
+        if info.get(key):
+            return f"{key}={info[key]}"
+    mtime = info.get("LastModified") or info.get("last_modified") or info.get("updated") or info.get("mtime")
+    return f"size={info.get('size')}:mtime={mtime}"
+
+
+def value_bytes(value: Any) -> bytes:
+    """A stable byte form of a plain value (pickle, falling back to repr)."""
+    if isinstance(value, _SIMPLE):
+        return repr(value).encode()
+    try:
+        from pydantic import BaseModel
+
+        if isinstance(value, BaseModel):
+            return f"{type(value).__name__}:{value.model_dump_json()}".encode()
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        return pickle.dumps(value, protocol=5)
+    except Exception:
+        return repr(value).encode()

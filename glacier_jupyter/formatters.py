@@ -1,0 +1,60 @@
+"""In a kernel with widgets available, pipelines and providers display as the
+interactive widgets; their static HTML/SVG stays in the same bundle as a fallback
+for frontends without a widget manager (nbconvert, GitHub's viewer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glacier_jupyter.bridge import in_kernel, widget_classes
+
+__all__ = ["register_formatters", "unregister_formatters", "widget_bundle"]
+
+_TYPES = ("glacier.pipeline.Pipeline", "glacier.provider.Provider")
+
+
+def widget_bundle(obj: Any) -> dict[str, Any] | None:
+    """Static bundle plus the widget view for a pipeline or provider, or ``None``."""
+    from glacier.display import mimebundle
+    from glacier.pipeline import Pipeline
+
+    classes = widget_classes()
+    if classes is None:
+        return None
+    static = mimebundle(obj)
+    cls = classes[0] if isinstance(obj, Pipeline) else classes[1]
+    try:
+        widget = cls(obj)
+        view = widget._repr_mimebundle_()
+    except Exception:  # a widget that cannot be built: the static picture still shows
+        return None
+    if isinstance(view, tuple):
+        view = view[0]
+    if not view:
+        return None
+    return {**static, **view, "text/plain": static["text/plain"]}
+
+
+def _formatter(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    from glacier.display import mimebundle
+
+    return widget_bundle(obj) or mimebundle(obj, include, exclude)
+
+
+def register_formatters(shell: Any) -> None:
+    if not in_kernel(shell) or widget_classes() is None:
+        return
+    fmt = shell.display_formatter.mimebundle_formatter
+    for name in _TYPES:
+        module, cls = name.rsplit(".", 1)
+        fmt.for_type_by_name(module, cls, _formatter)
+
+
+def unregister_formatters(shell: Any) -> None:
+    fmt = shell.display_formatter.mimebundle_formatter
+    for name in _TYPES:
+        module, cls = name.rsplit(".", 1)
+        fmt.deferred_printers.pop((module, cls), None)
+        for typ in list(fmt.type_printers):
+            if f"{typ.__module__}.{typ.__qualname__}" == name:
+                fmt.type_printers.pop(typ, None)

@@ -1,0 +1,118 @@
+"""Finding the objects a ``%glacier`` command names in the notebook's namespace.
+
+Every user mistake becomes an ``IPython.core.error.UsageError`` with one readable line.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from IPython.core.error import UsageError
+
+__all__ = ["lookup", "lookup_pipeline", "lookup_previewable", "providers_in", "parse_params", "kind_of"]
+
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def kind_of(obj: Any) -> str:
+    """``"a Task"``, ``"an int"``: what an object is, for messages."""
+    name = type(obj).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def lookup(ns: dict[str, Any], name: str) -> Any:
+    """The object bound to ``name`` (a dotted name is followed attribute by attribute)."""
+    if not _DOTTED.match(name):
+        raise UsageError(f"{name!r} is not a name: give the name of a variable in this notebook")
+    head, *rest = name.split(".")
+    if head not in ns:
+        raise UsageError(f"name {head!r} is not defined in this notebook")
+    obj = ns[head]
+    path = head
+    for attr in rest:
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError:
+            raise UsageError(f"{path} ({kind_of(obj)}) has no attribute {attr!r}") from None
+        path = f"{path}.{attr}"
+    return obj
+
+
+def lookup_pipeline(ns: dict[str, Any], name: str) -> Any:
+    from glacier.pipeline import Pipeline
+
+    obj = lookup(ns, name)
+    if not isinstance(obj, Pipeline):
+        hint = (
+            f": {name} is a task, use the pipeline that calls it"
+            if type(obj).__name__ == "Task"
+            else ": make one with @pipeline(name=...)"
+        )
+        raise UsageError(f"{name} is {kind_of(obj)}, not a pipeline{hint}")
+    return obj
+
+
+def lookup_previewable(ns: dict[str, Any], expr: str) -> Any:
+    """What ``%glacier preview EXPR`` looks at: ``PIPELINE.NODE`` is a pipeline's node
+    output; other dotted names are variables; anything else is evaluated as Python."""
+    from glacier.pipeline import Pipeline
+
+    if _DOTTED.match(expr):
+        parts = expr.split(".")
+        if len(parts) >= 2:
+            owner = lookup(ns, ".".join(parts[:-1]))
+            if isinstance(owner, Pipeline):
+                return pipeline_node(owner, parts[-1], ".".join(parts[:-1]))
+        return lookup(ns, expr)
+    try:
+        return eval(compile(expr, "<%glacier preview>", "eval"), ns)
+    except SyntaxError:
+        raise UsageError(
+            f"cannot read {expr!r}: give a variable, PIPELINE.TASK or a Python expression"
+        ) from None
+    except Exception as exc:
+        raise UsageError(f"evaluating {expr!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+def pipeline_node(pipeline: Any, node: str, label: str) -> Any:
+    from glacier.preview import NodeOutput
+
+    try:
+        graph = pipeline.graph
+    except Exception as exc:
+        raise UsageError(f"cannot trace pipeline {label}: {exc}") from None
+    if node not in graph.nodes:
+        known = ", ".join(graph.nodes)
+        raise UsageError(f"pipeline {label} has no task {node!r}; its tasks are: {known}")
+    return NodeOutput(pipeline, node)
+
+
+def providers_in(ns: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every ``Provider`` bound to a public name, in definition order."""
+    from glacier.provider import Provider
+
+    seen: set[int] = set()
+    out = []
+    for name, value in list(ns.items()):
+        if isinstance(value, Provider) and not name.startswith("_") and id(value) not in seen:
+            seen.add(id(value))
+            out.append((name, value))
+    return out
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """``["day=2024-02-01", "n=3"]`` -> ``{"day": "2024-02-01", "n": 3}`` (Python literals
+    are read as such, anything else stays a string)."""
+    params: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--param takes key=value, for example --param day=2024-02-01, not {item!r}")
+        try:
+            params[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            params[key] = raw
+    return params
