@@ -185,6 +185,20 @@ class Pipeline:
             return self.fn(*args, **kwargs)
         return self.run(*args, **kwargs)
 
+    # -- previews (glacier.preview) ----------------------------------------------------
+    def node(self, node_id: str) -> Any:
+        """The output of one task node, e.g. ``etl.node("clean").preview()``."""
+        from glacier.preview import NodeOutput
+
+        self.graph[node_id]  # KeyError naming the known tasks
+        return NodeOutput(self, node_id)
+
+    def preview(self, node: str, n: int = 10, **params: Any) -> Any:
+        """First ``n`` rows and schema of ``node``'s output, running only its upstream part."""
+        from glacier.preview import preview_node
+
+        return preview_node(self, node, n=n, **params)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         from glacier.display import mimebundle
 
