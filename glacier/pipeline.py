@@ -6,16 +6,17 @@ import functools
 import inspect
 import os
 import time
-import uuid
 from collections.abc import Callable
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import polars as pl
 
 from glacier.errors import DefinitionError, DeploymentRequiredError, PipelineError
 from glacier.graph import Graph, Param, current_graph, substitute, tracing
 from glacier.run.events import GLOBAL_BUS, EventBus, RunEvent
-from glacier.run.record import RunRecord
+
+if TYPE_CHECKING:
+    from glacier.run.record import RunRecord
 
 __all__ = ["Pipeline", "pipeline", "MODES"]
 
@@ -117,7 +118,9 @@ class Pipeline:
                 f"mode={mode!r} is not a run mode: use one of {', '.join(map(repr, MODES))}"
             )
         graph = self.trace(*args, **params)
-        record = RunRecord(uuid.uuid4().hex[:12], self.name, mode, params=_public_params(graph.params))
+        from glacier.run.record import RunRecord
+
+        record = RunRecord(os.urandom(6).hex(), self.name, mode, params=_public_params(graph.params))
         self.last_run = record
         if mode == "distributed":
             _check_deployable(graph, record)

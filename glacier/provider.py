@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 from glacier.backends import get_backend
 from glacier.config.providers import LocalConfig, ProviderConfig
 from glacier.errors import ConfigError
-from glacier.resources.bucket import Bucket
-from glacier.resources.executor import Executor
 
 if TYPE_CHECKING:
     from glacier.config import ExecutionConfig, StorageConfig
+    from glacier.resources.bucket import Bucket
+    from glacier.resources.executor import Executor
 
 __all__ = ["Provider"]
 
@@ -52,6 +52,8 @@ class Provider:
     # -- storage ---------------------------------------------------------------------
     def bucket(self, bucket: str, path: str = "", *, config: StorageConfig | None = None) -> Bucket:
         """A storage resource: ``path`` inside ``bucket`` (a file, glob or folder)."""
+        from glacier.resources.bucket import Bucket
+
         resource = Bucket(self, bucket, path, config=config)
         self._buckets = [b for b in self._buckets if b.name != resource.name]
         self._buckets.append(resource)
@@ -75,6 +77,8 @@ class Provider:
         return self._executor("cluster", config, name)
 
     def _executor(self, kind: str, config: Any, name: str | None) -> Executor:
+        from glacier.resources.executor import Executor
+
         checked = config if kind == "local" else self._backend.check_execution_config(kind, config)
         if name is None:
             base = kind if checked is None else _snake(type(checked).__name__.removesuffix("Config"))

@@ -11,7 +11,8 @@ from glacier.config.execution import (
     ExecutionConfig,
     SparkConfig,
 )
-from glacier.errors import BucketPathError, ConfigError
+from glacier.errors import ConfigError
+from glacier.storage.paths import check_bucket_path
 
 if TYPE_CHECKING:
     from glacier.config import ProviderConfig, StorageConfig
@@ -118,29 +119,3 @@ class Backend:
 
 def _names(types: tuple[type, ...]) -> str:
     return ", ".join(t.__name__ for t in types)
-
-
-def check_bucket_path(path: str) -> str:
-    """Normalise a path inside a bucket; reject absolute paths and ``..`` escapes."""
-    if not isinstance(path, str):
-        raise BucketPathError(f"bucket path must be a string, not {type(path).__name__}")
-    raw = path.replace("\\", "/")
-    if raw.startswith("/") or re.match(r"^[A-Za-z]:", raw) or "://" in raw:
-        raise BucketPathError(
-            f"bucket path {path!r} is absolute: give a path relative to the bucket, "
-            "for example 'raw/data.parquet'"
-        )
-    parts: list[str] = []
-    for part in raw.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                raise BucketPathError(
-                    f"bucket path {path!r} escapes its bucket: remove the '..' segments, "
-                    "for example 'raw/data.parquet'"
-                )
-            parts.pop()
-            continue
-        parts.append(part)
-    return "/".join(parts)

@@ -19,7 +19,8 @@ class GlacierConfig(BaseModel):
     environment", so ``GcpConfig(...)`` works as the design document writes it.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # defer_build: validators are built on first use, keeping `import glacier` fast
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
     #: Human name of the cloud service the config describes (for messages).
     service: ClassVar[str] = ""

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from glacier.backends.base import check_bucket_path
 from glacier.errors import StorageError
 from glacier.storage import io
 from glacier.storage.formats import format_of
+from glacier.storage.paths import check_bucket_path
 
 if TYPE_CHECKING:
     from glacier.config import StorageConfig
