@@ -136,6 +136,14 @@ class Task:
             return Output(graph.add(self, args, kwargs, arguments))
         return self.call(args, kwargs)
 
+    def map(self, source: Any, *args: Any, into: Bucket | None = None, **kwargs: Any) -> Any:
+        """Run this task once per file of ``source`` (a bucket glob or folder), in parallel
+        on a Dask executor; frames are combined, or written as a dataset ``into`` a folder.
+        See :mod:`glacier.run.mapping`."""
+        from glacier.run.mapping import map_task
+
+        return map_task(self, source, *args, into=into, **kwargs)
+
     def call(
         self,
         args: tuple[Any, ...],

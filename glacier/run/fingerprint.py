@@ -39,12 +39,15 @@ def digest(*parts: str | bytes) -> str:
 def code_fingerprint(task: Task) -> str:
     """The task's source (or bytecode), plus the simple constants it reads from
     globals and closures (``THRESHOLD = 5`` in another cell counts as code)."""
-    fn = task.fn
+    fn = getattr(task, "source_fn", task.fn)  # a partition map is keyed on its task's code
+    into = getattr(task, "into", None)
     try:
         source = inspect.getsource(fn).encode()
     except (OSError, TypeError):
         source = marshal.dumps(fn.__code__)
-    parts: list[str | bytes] = [task.name, source]
+    parts: list[str | bytes] = [type(task).__name__, task.name, source]
+    if into is not None:
+        parts.append(f"into:{into.get_uri()}")
     code = fn.__code__
     fglobals = getattr(fn, "__globals__", {})
     for name in sorted(_global_names(code)):

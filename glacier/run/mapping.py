@@ -1,0 +1,166 @@
+"""Partition maps: ``task.map(bucket)`` runs a task once per file of a bucket.
+
+Inside a pipeline, ``score.map(raw)`` records ONE node (named after the task) whose
+value is the combined result; with ``mode="distributed"`` and a Dask executor every
+partition is its own Dask task, run in parallel on the workers, which read their
+partition themselves. ``into=`` writes each partition's output as one file of a
+partitioned dataset instead of bringing the data back.
+
+Examples
+--------
+>>> raw = provider.bucket(bucket="raw", path="events/*.parquet")  # doctest: +SKIP
+>>> out = provider.bucket(bucket="curated", path="scored")  # doctest: +SKIP
+>>> @pipeline(name="score_all")  # doctest: +SKIP
+... def score_all():
+...     return score.map(raw, into=out)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from glacier.errors import DefinitionError, StorageError
+from glacier.resources.bucket import Bucket
+from glacier.task import Task
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["MappedTask", "map_task", "partitions", "combine", "output_part"]
+
+
+class MappedTask(Task):
+    """``inner`` applied to every partition of its first argument (a bucket)."""
+
+    def __init__(self, inner: Task, *, into: Bucket | None = None) -> None:
+        if into is not None and not isinstance(into, Bucket):
+            raise DefinitionError(
+                f"{inner.name}.map(into=...) takes a bucket folder (provider.bucket(bucket=..., path='out')), "
+                f"not {type(into).__name__}"
+            )
+        self.inner = inner
+        self.into = into
+
+        def run_map(source: Any, *args: Any, **kwargs: Any) -> Any:
+            return run_local(self, source, args, kwargs)
+
+        super().__init__(
+            run_map,
+            inner.executor,
+            name=inner.name,
+            retries=0,
+            cache=inner.cache,
+            timeout=inner.timeout,
+            reads=inner.reads,
+            writes=(*inner.writes, *((into,) if into is not None else ())),
+        )
+        self.source_fn = inner.fn
+
+    def __repr__(self) -> str:
+        into = f" into {self.into.name}" if self.into is not None else ""
+        return f"<Task {self.inner.name}.map(...) on {self.executor.name} ({self.executor.kind}){into}>"
+
+
+def map_task(task: Task, source: Any, *args: Any, into: Bucket | None = None, **kwargs: Any) -> Any:
+    """``task.map(source, *args, into=None, **kwargs)``: see the module docstring."""
+    if isinstance(task, MappedTask):
+        raise DefinitionError(f"{task.name}.map(...) is already a map: map the task itself")
+    return MappedTask(task, into=into)(source, *args, **kwargs)
+
+
+def partitions(source: Any) -> list[Bucket]:
+    """The files of ``source`` (a bucket with a glob or folder path), sorted, one bucket each."""
+    if isinstance(source, (list, tuple)):
+        return [p for item in source for p in partitions(item)]
+    if not isinstance(source, Bucket):
+        raise DefinitionError(
+            f"task.map(source) maps over the files of a bucket (a glob such as 'raw/*.parquet' or a folder), "
+            f"not {type(source).__name__}"
+        )
+    root = source._backend.uri(source.bucket, "").rstrip("/")
+    uri = source.get_uri()
+    wildcard = any(ch in source.path for ch in "*?[")
+    if source.is_local:
+        if wildcard:
+            files = glob.glob(uri, recursive=True)
+        elif os.path.isdir(uri):
+            files = [os.path.join(d, n) for d, _s, names in os.walk(uri) for n in names]
+        else:
+            files = [uri] if os.path.exists(uri) else []
+        rel = [os.path.relpath(f, root) for f in files if os.path.isfile(f)]
+    else:
+        fs = source.fs
+        if wildcard:
+            found = fs.glob(uri)
+        elif fs.isdir(uri):
+            found = fs.find(uri)
+        else:
+            found = [uri] if fs.exists(uri) else []
+        prefix = f"{source.bucket}/"
+        rel = [f.split("://", 1)[-1].removeprefix(prefix) for f in found]
+    rel = sorted(r for r in rel if not os.path.basename(r).startswith((".", "_")))
+    if not rel:
+        raise StorageError(
+            f"no partitions at {uri}: map needs at least one file (a glob or a folder of files)"
+        )
+    return [Bucket(source.provider, source.bucket, r, config=source.config) for r in rel]
+
+
+def output_part(into: Bucket, part: Bucket, index: int) -> Bucket:
+    """Where partition ``index``'s output goes in ``into``: ``part-00003-<stem>.parquet``."""
+    stem = os.path.splitext(os.path.basename(part.path))[0]
+    return into / f"part-{index:05d}-{stem}.parquet"
+
+
+def dataset(into: Bucket) -> pl.LazyFrame:
+    """A LazyFrame over the partitioned dataset written into ``into``."""
+    return (into / "part-*.parquet").scan()
+
+
+def combine(results: list[Any]) -> Any:
+    """Frames are concatenated (lazily when any is lazy); anything else comes back as a list."""
+    if results and all(isinstance(r, pl.LazyFrame) for r in results):
+        return pl.concat(results, how="vertical_relaxed")
+    if results and all(isinstance(r, (pl.DataFrame, pl.LazyFrame)) for r in results):
+        frames = [r.collect() if isinstance(r, pl.LazyFrame) else r for r in results]
+        return pl.concat(frames, how="vertical_relaxed")
+    return results
+
+
+def clear_into(into: Bucket) -> None:
+    """Remove earlier ``part-*`` files so the dataset holds exactly this run's partitions."""
+    uri = into.get_uri()
+    if into.is_local:
+        for path in glob.glob(os.path.join(uri, "part-*.parquet")):
+            os.remove(path)
+        return
+    fs = into.fs
+    for path in fs.glob(f"{uri.rstrip('/')}/part-*.parquet"):
+        fs.rm(path)
+
+
+def run_local(mapped: MappedTask, source: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run every partition in this process, one after the other."""
+    parts = partitions(source)
+    inner = mapped.inner
+    if mapped.into is not None:
+        clear_into(mapped.into)
+    results = []
+    for index, part in enumerate(parts):
+        value = inner.call((part, *args), kwargs)
+        if mapped.into is not None:
+            if not isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+                raise DefinitionError(
+                    f"{inner.name}.map(into=...) writes each partition's output, so {inner.name} must return "
+                    f"a polars frame, not {type(value).__name__}"
+                )
+            output_part(mapped.into, part, index).write(value)
+        else:
+            results.append(value)
+    if mapped.into is not None:
+        return dataset(mapped.into)
+    return combine(results)
