@@ -74,7 +74,8 @@ def revenue_pipeline():
 def main() -> None:
     write_sample_data(provider, orders, customers, rows=200_000)
     result = revenue_pipeline.run(mode="local", progress=False)
-    print(result.collect())
+    with pl.Config(fmt_float="full", float_precision=2, thousands_separator=True):
+        print(result.collect())
     print(revenue_pipeline.last_run.summary())
     print(f"output written to {report.get_uri()}")
 
