@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# checkov in its own virtual environment (its pins clash with Glacier's): .venv-checkov/bin/checkov.
+# Idempotent: does nothing when the venv already runs checkov.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VENV=.venv-checkov
+PYTHON=${PYTHON:-python3}
+if [ -x "$VENV/bin/checkov" ] && "$VENV/bin/checkov" --version >/dev/null 2>&1; then
+  exit 0
+fi
+echo "installing checkov into $VENV"
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q "checkov>=3.2,<4"
+"$VENV/bin/checkov" --version
