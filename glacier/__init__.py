@@ -9,7 +9,9 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
 from glacier.errors import (
     ConfigError,
@@ -19,8 +21,10 @@ from glacier.errors import (
     PipelineError,
     StorageError,
 )
-from glacier.pipeline import Pipeline, pipeline
-from glacier.provider import Provider
+
+if TYPE_CHECKING:
+    from glacier.pipeline import Pipeline, pipeline
+    from glacier.provider import Provider
 
 __version__ = "0.1.0"
 
@@ -52,3 +56,34 @@ def unload_ipython_extension(ipython: Any) -> None:
     from glacier_jupyter import unload_ipython_extension as _unload
 
     _unload(ipython)
+
+
+# Provider, pipeline and Pipeline import polars (~0.5 s): they load on first use, so that
+# the `glacier` command line starts fast. `from glacier import Provider, pipeline` is unchanged.
+def __getattr__(name: str) -> Any:
+    if name == "Provider":
+        from glacier.provider import Provider
+
+        return Provider
+    if name == "Pipeline":
+        from glacier.pipeline import Pipeline
+
+        return Pipeline
+    raise AttributeError(f"module 'glacier' has no attribute {name!r}")
+
+
+class _Glacier(types.ModuleType):
+    """``glacier.pipeline`` stays the decorator even once the submodule is imported."""
+
+    @property
+    def pipeline(self) -> Any:
+        from glacier.pipeline import pipeline
+
+        return pipeline
+
+    @pipeline.setter
+    def pipeline(self, value: Any) -> None:  # the import system records the submodule here
+        pass
+
+
+sys.modules[__name__].__class__ = _Glacier
