@@ -1,0 +1,200 @@
+"""Serverless limits emulated locally: ``run(mode="local", emulate=True)``.
+
+Every task bound to a serverless executor (``LambdaConfig``, ``CloudFunctionConfig``,
+``AzureFunctionConfig``) runs in a fresh Python process, as its function would,
+under the function's memory and timeout:
+
+- memory: the child's peak resident memory (Linux ``VmHWM``, polled every 20 ms,
+  and the child's own ``ru_maxrss`` at exit) must stay within ``memory`` MB; the
+  child is killed as soon as it goes over. The interpreter and polars count, as
+  they do in the real function.
+- time: the child is killed after ``timeout`` seconds (or the task's ``timeout=``
+  when smaller).
+
+Inputs are materialised here and sent to the child (the function receives its
+data); lazy outputs are collected in the child. A partition map runs one child
+per partition (one invocation per file). Other tasks run in this process.
+
+Errors read ``clean: peak memory 1.6 GB exceeds LambdaConfig(memory=1024)`` and
+``clean: ran 312 s, timeout is 300 s``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import TYPE_CHECKING, Any
+
+from glacier.errors import require
+from glacier.run.distributed import Shipped, _unpack, run_on_worker
+from glacier.run.limits import MemoryLimitError, TaskTimeoutError, memory_message, timeout_message
+from glacier.run.local import LocalRunner
+from glacier.run.mapping import MappedTask, clear_into, combine, dataset, output_part, partitions
+
+if TYPE_CHECKING:
+    from glacier.graph import Node
+    from glacier.task import Task
+
+__all__ = ["EmulatingRunner", "run_limited"]
+
+_NO_STAGING = 1 << 62  # everything travels through the pipe files, nothing is staged
+_POLL = 0.02
+
+
+class EmulatingRunner(LocalRunner):
+    """The local runner, with serverless tasks run under their function's limits."""
+
+    def call_task(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        task = node.task
+        config = task.executor.config
+        if task.executor.kind != "serverless" or not hasattr(config, "memory"):
+            return super().call_task(node, args, kwargs)
+        if isinstance(task, MappedTask):
+            source, *rest = args
+            extra, kw = _ship(tuple(rest)), _ship(kwargs)
+            if task.into is not None:
+                clear_into(task.into)
+            results = []
+            for index, part in enumerate(partitions(source)):
+                into = output_part(task.into, part, index) if task.into is not None else None
+                results.append(self._invoke(node, task.inner, (part, *extra), kw, into))
+            return dataset(task.into) if task.into is not None else combine(results)
+        return self._invoke(node, task, _ship(args), _ship(kwargs), None)
+
+    def _invoke(self, node: Node, task: Task, args: Any, kwargs: Any, into: Any) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return run_limited(task, args, kwargs, into=into, timeout=node.task.timeout, label=node.id)
+            except (MemoryLimitError, TaskTimeoutError):
+                raise  # the same input hits the same limit again: no retry
+            except Exception as exc:
+                if attempt >= task.retries:
+                    raise
+                self._retried(node, attempt + 1, exc)
+                time.sleep(task.retry_delay * (task.backoff**attempt))
+                attempt += 1
+
+
+def _ship(value: Any) -> Any:
+    import polars as pl
+
+    if isinstance(value, pl.LazyFrame):
+        return Shipped(value.collect(), True)
+    if isinstance(value, pl.DataFrame):
+        return Shipped(value, False)
+    if isinstance(value, tuple):
+        return tuple(_ship(v) for v in value)
+    if isinstance(value, list):
+        return [_ship(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _ship(v) for k, v in value.items()}
+    return value
+
+
+def run_limited(
+    task: Task,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    into: Any = None,
+    timeout: float | None = None,
+    label: str | None = None,
+) -> Any:
+    """Run ``task`` once in a child process under its serverless config's limits."""
+    cloudpickle = require("cloudpickle", "dask", "emulate=True (serverless limits)")
+    config = task.executor.config
+    name = label or task.name
+    limit = int(config.memory) * 1024 * 1024  # type: ignore[union-attr]
+    limits = [(float(config.timeout), f"{type(config).__name__}(timeout={config.timeout})")]  # type: ignore[union-attr]
+    if timeout is not None:
+        limits.append((float(timeout), f"the task's timeout={timeout:g}"))
+    seconds, source = min(limits)
+    with tempfile.TemporaryDirectory(prefix="glacier-emulate-") as tmp:
+        payload, result, log = (os.path.join(tmp, n) for n in ("payload.pkl", "result.pkl", "stderr.txt"))
+        with open(payload, "wb") as fh:
+            cloudpickle.dump((task, args, kwargs, into), fh)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        with open(log, "wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "glacier.run.emulate", payload, result],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+                cwd=os.getcwd(),
+            )
+        start = time.monotonic()
+        peak = 0
+        try:
+            while proc.poll() is None:
+                peak = max(peak, _peak_rss(proc.pid))
+                elapsed = time.monotonic() - start
+                if peak > limit:
+                    raise MemoryLimitError(memory_message(name, peak, config))
+                if elapsed > seconds:
+                    raise TaskTimeoutError(timeout_message(name, elapsed, seconds, source))
+                time.sleep(_POLL)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if not os.path.exists(result):
+            with open(log, encoding="utf-8", errors="replace") as fh:
+                tail = fh.read().strip().splitlines()[-3:]
+            code = proc.returncode
+            why = "killed by a signal" if code is not None and code < 0 else f"exit code {code}"
+            raise RuntimeError(f"{name}: its emulated function process died ({why}): {' | '.join(tail)}")
+        with open(result, "rb") as fh:
+            status, value, child_peak = cloudpickle.load(fh)
+    peak = max(peak, child_peak)
+    if peak > limit:
+        raise MemoryLimitError(memory_message(name, peak, config))
+    if status == "error":
+        raise value
+    return _unpack(value)
+
+
+def _peak_rss(pid: int) -> int:
+    """Peak resident memory of ``pid`` so far (VmHWM), or its current RSS."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    try:
+        psutil = require("psutil", "dask", "emulate=True (memory limits)")
+        return int(psutil.Process(pid).memory_info().rss)
+    except Exception:
+        return 0
+
+
+def _child(payload: str, result: str) -> None:
+    """The emulated function: load the call, run it, write the outcome atomically."""
+    import resource
+
+    import cloudpickle
+
+    with open(payload, "rb") as fh:
+        task, args, kwargs, into = cloudpickle.load(fh)
+    try:
+        outcome: tuple[str, Any] = ("ok", run_on_worker(task, args, kwargs, _NO_STAGING, "", into))
+    except Exception as exc:
+        outcome = ("error", exc)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    try:
+        data = cloudpickle.dumps((*outcome, peak))
+    except Exception as exc:
+        data = cloudpickle.dumps(("error", RuntimeError(f"{task.name}: {outcome[1]!r} ({exc})"), peak))
+    tmp = f"{result}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, result)
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1], sys.argv[2])
