@@ -1,8 +1,9 @@
 """Previews: the first rows and the schema of a frame, a bucket or a pipeline node,
 computed without running more than what is needed.
 
-For a pipeline node only the node and its upstream tasks run (in this process,
-through the run cache for tasks with ``cache=True``), and ``head(n)`` is applied
+For a pipeline node only the node and its upstream tasks run (in this process;
+tasks with ``cache=True`` reuse what earlier runs stored in the run cache, and a
+preview stores nothing, so a miss stays lazy), and ``head(n)`` is applied
 to the node's lazy plan so polars pushes the slice down to the scans: only the
 rows needed are read.
 
@@ -31,7 +32,12 @@ __all__ = ["Preview", "NodeOutput", "preview", "preview_node"]
 
 @dataclass
 class Preview:
-    """First ``n`` rows and the schema of something; displays itself in a notebook."""
+    """First ``n`` rows and the schema of something; displays itself in a notebook.
+
+    ``ran`` and ``cached`` name the pipeline tasks that ran or came from the cache;
+    ``plan`` is polars' optimised plan of the query that read the rows (it shows
+    the ``SLICE`` pushed down to the scan).
+    """
 
     source: str
     rows: pl.DataFrame | None
@@ -41,6 +47,7 @@ class Preview:
     ran: tuple[str, ...] = ()
     cached: tuple[str, ...] = ()
     value: Any = None
+    plan: str | None = None
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         from glacier.display import mimebundle
@@ -115,13 +122,16 @@ def _frame_preview(
     ran: tuple[str, ...] = (),
     cached: tuple[str, ...] = (),
 ) -> Preview:
+    plan = None
     if isinstance(frame, pl.LazyFrame):
         schema = dict(frame.collect_schema())
-        rows = frame.head(n).collect()
+        head = frame.head(n)
+        rows = head.collect()
+        plan = head.explain()
     else:
         schema = dict(frame.schema)
         rows = frame.head(n)
-    return Preview(source, rows, schema, n, time.perf_counter() - start, ran, cached)
+    return Preview(source, rows, schema, n, time.perf_counter() - start, ran, cached, plan=plan)
 
 
 def preview_node(pipeline: Pipeline, node: str, n: int = 10, **params: Any) -> Preview:
@@ -164,12 +174,26 @@ def preview_node(pipeline: Pipeline, node: str, n: int = 10, **params: Any) -> P
     return Preview(source, None, {}, n, time.perf_counter() - start, ran, cached, value=value)
 
 
+class _ReadOnlyCache:
+    """The run cache, used for hits only: a preview never stores, because storing
+    materialises a task's whole output and a preview wants only its first rows."""
+
+    def __init__(self, cache: Any) -> None:
+        self._cache = cache
+
+    def lookup(self, node: Any, args: Any, kwargs: Any) -> tuple[bool, Any]:
+        return self._cache.lookup(node, args, kwargs)
+
+    def store(self, node: Any, args: Any, kwargs: Any, value: Any) -> Any:
+        return value
+
+
 def _cache_for(graph: Any) -> Any:
-    """The run cache when a task asks for it and the cache is available."""
+    """The run cache (read-only) when a task asks for it and the cache is available."""
     if not any(nd.task.cache for nd in graph.nodes.values()):
         return None
     try:
         from glacier.run.cache import default_cache
     except ImportError:
         return None
-    return default_cache()
+    return _ReadOnlyCache(default_cache())

@@ -110,7 +110,9 @@ _POLARS_NAMES = (
 
 def fmt_signature(name: str, signature: Any) -> str:
     """``name(params) -> return`` with polars classes written the way users write them."""
-    text = f"{name}{signature}"
+    from glacier.task import signature_text
+
+    text = f"{name}{signature_text(signature)}"
     for long, short in _POLARS_NAMES:
         text = text.replace(long, short)
     return text

@@ -65,12 +65,32 @@ def provider_bundle(provider: Provider) -> dict[str, Any]:
     }
 
 
-def bucket_exists(bucket: Bucket) -> bool | None:
-    """Whether the object exists; ``None`` when that cannot be found out (no access)."""
-    try:
-        return bool(bucket.exists())
-    except Exception:
-        return None
+#: Seconds a display waits to learn whether a remote object exists.
+EXISTS_TIMEOUT = 2.0
+
+
+def bucket_exists(bucket: Bucket, timeout: float = EXISTS_TIMEOUT) -> bool | None:
+    """Whether the object exists; ``None`` when that cannot be found out in ``timeout``
+    seconds (no access, no network): a display never hangs on storage."""
+    if bucket.is_local:
+        try:
+            return bool(bucket.exists())
+        except Exception:
+            return None
+    import threading
+
+    answer: list[bool | None] = [None]
+
+    def ask() -> None:
+        try:
+            answer[0] = bool(bucket.exists())
+        except Exception:
+            answer[0] = None
+
+    worker = threading.Thread(target=ask, name="glacier-exists", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return answer[0]
 
 
 def bucket_bundle(bucket: Bucket) -> dict[str, Any]:

@@ -1,0 +1,170 @@
+"""The %glacier magic through a real IPython shell (run_line_magic / run_cell)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from IPython.core.error import UsageError
+
+from glacier.preview import Preview
+
+
+def test_load_twice_and_unload(ip):
+    ip.run_line_magic("load_ext", "glacier")  # again: harmless
+    assert "glacier" in ip.magics_manager.magics["line"]
+    ip.run_line_magic("unload_ext", "glacier")
+    assert "glacier" not in ip.magics_manager.magics["line"]
+    ip.run_line_magic("load_ext", "glacier")
+    assert "glacier" in ip.magics_manager.magics["line"]
+
+
+def test_magic_documents_itself(ip, capsys):
+    doc = ip.find_line_magic("glacier").__doc__
+    for word in (
+        "dag",
+        "resources",
+        "run",
+        "preview",
+        "export module",
+        "export terraform",
+        "--mode",
+        "--param",
+        "-n",
+    ):
+        assert word in doc
+    ip.run_line_magic("glacier", "preview --help")
+    out = capsys.readouterr().out
+    assert "glacier preview" in out and "-n N" in out
+    ip.run_line_magic("glacier", "export terraform --help")
+    assert "--cloud" in capsys.readouterr().out
+    ip.run_line_magic("glacier", "help run")
+    assert "--mode" in capsys.readouterr().out
+
+
+def test_dag_in_terminal_is_text(shell):
+    shown = shell.run_line_magic("glacier", "dag simple_pipeline")
+    bundle = shown._repr_mimebundle_()
+    assert "load" in bundle["text/plain"] and "transform  [local]  <- load" in bundle["text/plain"]
+    assert "<svg" in bundle["text/html"] and 'data-id="transform"' in bundle["text/html"]
+
+
+def test_resources_defaults_to_every_provider(shell, run):
+    run("other = Provider(config=LocalConfig(base_path='elsewhere'))")
+    bundle = shell.run_line_magic("glacier", "resources")._repr_mimebundle_()
+    assert "provider = " in bundle["text/plain"] and "other = " in bundle["text/plain"]
+    one = shell.run_line_magic("glacier", "resources provider")._repr_mimebundle_()
+    assert "data/input.parquet" in one["text/plain"] and "load, transform" in one["text/plain"]
+
+
+def test_run_with_params_and_mode(shell, run, capsys):
+    run(
+        """
+@local_exec.task()
+def above(df: pl.LazyFrame, threshold: int) -> pl.LazyFrame:
+    return df.filter(pl.col("value") > threshold)
+
+@pipeline(name="param")
+def param_pipeline(threshold: int = 0):
+    return above(load(data_source), threshold)
+""",
+    )
+    result = shell.run_line_magic("glacier", "run param_pipeline --mode local --param threshold=2")
+    assert set(result.collect()["value"].unique()) == {3}
+    assert shell.user_ns["param_pipeline"].last_run.status == "done"
+    assert "param" in capsys.readouterr().out  # the run summary in a terminal
+    run("r = %glacier run simple_pipeline")
+    assert shell.user_ns["r"].collect().height == run("simple_pipeline.run().collect().height")
+
+
+def test_preview_forms(shell, run):
+    node = shell.run_line_magic("glacier", "preview simple_pipeline.transform -n 3")
+    assert isinstance(node, Preview) and node.rows.height == 3 and node.ran == ("load", "transform")
+    assert node.rows["value"].min() > 0
+    bucket = shell.run_line_magic("glacier", "preview data_source -n 4")
+    assert bucket.rows.height == 4 and list(bucket.schema) == ["id", "value"]
+    run("lf = pl.LazyFrame({'a': [1, 2, 3]})")
+    assert shell.run_line_magic("glacier", "preview lf -n 2").rows.height == 2
+    expr = shell.run_line_magic("glacier", "preview lf.filter(pl.col('a') > 1)")
+    assert expr.rows["a"].to_list() == [2, 3]
+    whole = shell.run_line_magic("glacier", "preview simple_pipeline")
+    assert whole.source == "simple.transform" and whole.rows.height == 10
+    df = shell.run_line_magic("glacier", "preview data_source.read()")
+    assert isinstance(df.rows, pl.DataFrame)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("", "needs a subcommand"),
+        ("launch simple_pipeline", "unknown %glacier subcommand 'launch'"),
+        ("dag nothere", "name 'nothere' is not defined"),
+        ("dag data_source", "data_source is a Bucket, not a pipeline"),
+        ("dag load", "load is a Task, not a pipeline"),
+        ("dag", "required: pipeline"),
+        ("resources local_exec", "local_exec is an Executor, not a provider"),
+        ("run simple_pipeline --mode cloud", "--mode 'cloud' is not a run mode"),
+        ("run simple_pipeline --param nope", "--param takes key=value"),
+        ("run simple_pipeline --param x=1", "unexpected keyword argument 'x'"),
+        ("preview simple_pipeline.nope", "has no task 'nope'; its tasks are: load, transform"),
+        ("preview 3 +", "cannot read '3 +'"),
+        ("preview local_exec", "cannot preview a Executor"),
+        ("preview lf_missing", "name 'lf_missing' is not defined"),
+        ("preview data_source -n -1", "-n must be 0 or more"),
+        ("preview data_source -n many", "invalid int value"),
+        ("export", "use `export module PATH`"),
+        ("export pdf x", "%glacier export 'pdf'"),
+        ("export terraform simple_pipeline out --cloud ibm", "invalid choice"),
+        ("help nope", "unknown %glacier subcommand 'nope'"),
+    ],
+)
+def test_user_mistakes_are_one_line_usage_errors(shell, line, message):
+    with pytest.raises(UsageError) as info:
+        shell.run_line_magic("glacier", line)
+    text = str(info.value)
+    assert message in text
+    assert "\n" not in text.strip()
+
+
+def test_failing_task_is_a_usage_error_with_the_record(shell, run):
+    run(
+        """
+@local_exec.task()
+def explode(df: pl.LazyFrame) -> pl.LazyFrame:
+    raise ValueError("bad row 7")
+
+@pipeline(name="broken")
+def broken():
+    return explode(load(data_source))
+""",
+    )
+    with pytest.raises(UsageError, match="task 'explode' on executor 'local' failed: ValueError: bad row 7"):
+        shell.run_line_magic("glacier", "run broken")
+    assert shell.user_ns["broken"].last_run.failed == ["explode"]
+    with pytest.raises(UsageError, match="preview of broken.explode: task 'explode' failed"):
+        shell.run_line_magic("glacier", "preview broken.explode")
+
+
+def test_missing_pipeline_parameter_in_preview(shell, run):
+    run(
+        """
+@local_exec.task()
+def above(df: pl.LazyFrame, threshold: int) -> pl.LazyFrame:
+    return df.filter(pl.col("value") > threshold)
+
+@pipeline(name="needs")
+def needs(threshold: int):
+    return above(load(data_source), threshold)
+""",
+    )
+    with pytest.raises(UsageError, match="threshold"):
+        shell.run_line_magic("glacier", "preview needs.above")
+    shown = shell.run_line_magic("glacier", "preview needs.above --param threshold=2 -n 5")
+    assert shown.rows["value"].to_list() == [3] * 5
+
+
+def test_run_cell_shows_objects(shell):
+    result = shell.run_cell("provider")
+    assert result.success
+    formatted, _ = shell.display_formatter.format(shell.user_ns["simple_pipeline"])
+    assert "text/html" in formatted and "<svg" in formatted["text/html"]
+    assert formatted["text/plain"].startswith("<Pipeline simple()>")
