@@ -11,11 +11,11 @@ task is found by collecting its upstream plans in order.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
-import queue
-import threading
 from typing import Any
 
 import polars as pl
@@ -166,7 +166,7 @@ class LocalRunner:
                     if not ready and not inflight:  # nothing else to do: run it here
                         try:
                             value = self.execute(node)
-                        except Exception as exc:  # noqa: BLE001 - recorded, raised later
+                        except Exception as exc:
                             complete(node, None, exc)
                         else:
                             complete(node, value, None)
@@ -267,7 +267,7 @@ class _Workers:
         while (node := self._todo.get()) is not None:
             try:
                 self.done.put((node, self._fn(node), None))
-            except BaseException as exc:  # noqa: BLE001 - handed to the scheduler
+            except BaseException as exc:
                 self.done.put((node, None, exc))
 
     def close(self) -> None:
