@@ -363,3 +363,24 @@ def test_progress_bar_can_be_on(env, capsys):
     assert "progress_demo" in capsys.readouterr().err
     p.run(progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_indexing_a_task_output(env):
+    provider, ex, src = env
+
+    @ex.task()
+    def split(source) -> tuple:
+        df = source.read()
+        return df.filter(pl.col("value") > 0), df.filter(pl.col("value") <= 0)
+
+    @ex.task()
+    def count(df: pl.DataFrame) -> int:
+        return df.height
+
+    @pipeline(name="p")
+    def p():
+        parts = split(src)
+        return count(parts[0]), count(parts[1])
+
+    assert p.run() == (2, 2)
+    assert p.graph.edges == [("split", "count"), ("split", "count_2")]
