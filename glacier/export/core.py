@@ -76,8 +76,10 @@ def export_notebook(
                 )
             )
             what = "does not exist" if current is None else "is out of date"
+            given = "NOTEBOOK" if isinstance(notebook, Mapping) else Path(notebook).as_posix()
             raise ExportDriftError(
-                f"{target.as_posix()} {what}: export {label} again (glacier export {label} -o {target.as_posix()})",
+                f"{target.as_posix()} {what}: the notebook {given} exports something else; "
+                f"export it again (glacier export {given} -o {target.as_posix()})",
                 diff,
             )
         return text
@@ -91,10 +93,14 @@ def _label(notebook: Any, out: Any) -> str:
     """How the header and messages name the notebook: relative, never absolute."""
     if isinstance(notebook, Mapping):
         return "<notebook>"
-    path = Path(notebook)
-    anchor = Path(out).resolve().parent if out is not None else Path.cwd()
-    try:
-        return Path(os.path.relpath(path.resolve(), anchor)).as_posix()
+    path = Path(notebook).resolve()
+    if out is None:  # relative to the working folder when inside it, else the file name
+        try:
+            return path.relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return path.name
+    try:  # relative to the module's folder: the same wherever the repository is checked out
+        return Path(os.path.relpath(path, Path(out).resolve().parent)).as_posix()
     except ValueError:  # another drive on Windows
         return path.name
 
