@@ -42,7 +42,9 @@ def _formatter(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, 
 
 
 def register_formatters(shell: Any) -> None:
-    if not in_kernel(shell) or widget_classes() is None:
+    """Registered by type name, so nothing (neither glacier's classes nor the widgets)
+    is imported before a pipeline or provider is actually displayed."""
+    if not in_kernel(shell):
         return
     fmt = shell.display_formatter.mimebundle_formatter
     for name in _TYPES:

@@ -240,8 +240,8 @@ def _export_module(magics: GlacierMagics, args: Any) -> Any:
         written = export_notebook(notebook, target, **kwargs)
     except (GlacierError, OSError, ValueError) as exc:
         raise UsageError(_one_line(exc)) from None
-    where = written if isinstance(written, (str, os.PathLike)) else target
-    return Rendered({"text/plain": f"exported {notebook} -> {where}"})
+    del written  # the module's text; the file is at ``target``
+    return Rendered({"text/plain": f"exported {notebook} -> {target}"})
 
 
 @magic_arguments(name="glacier export terraform")
