@@ -5,7 +5,7 @@ Every task bound to a serverless executor (``LambdaConfig``, ``CloudFunctionConf
 under the function's memory and timeout:
 
 - memory: the child's peak resident memory (Linux ``VmHWM``, polled every 20 ms,
-  and the child's own ``ru_maxrss`` at exit) must stay within ``memory`` MB; the
+  and once more by the child as it exits) must stay within ``memory`` MB; the
   child is killed as soon as it goes over. The interpreter and polars count, as
   they do in the real function.
 - time: the child is killed after ``timeout`` seconds (or the task's ``timeout=``
@@ -115,6 +115,7 @@ def run_limited(
     seconds, source = min(limits)
     with tempfile.TemporaryDirectory(prefix="glacier-emulate-") as tmp:
         payload, result, log = (os.path.join(tmp, n) for n in ("payload.pkl", "result.pkl", "stderr.txt"))
+        ready = f"{result}.started"
         with open(payload, "wb") as fh:
             cloudpickle.dump((task, args, kwargs, into), fh)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
@@ -126,12 +127,14 @@ def run_limited(
                 env=env,
                 cwd=os.getcwd(),
             )
-        start = time.monotonic()
+        start: float | None = None  # the clock starts when the call starts (init is not billed)
         peak = 0
         try:
             while proc.poll() is None:
                 peak = max(peak, _peak_rss(proc.pid))
-                elapsed = time.monotonic() - start
+                if start is None and os.path.exists(ready):
+                    start = time.monotonic()
+                elapsed = time.monotonic() - start if start is not None else 0.0
                 if peak > limit:
                     raise MemoryLimitError(memory_message(name, peak, config))
                 if elapsed > seconds:
@@ -175,17 +178,16 @@ def _peak_rss(pid: int) -> int:
 
 def _child(payload: str, result: str) -> None:
     """The emulated function: load the call, run it, write the outcome atomically."""
-    import resource
-
     import cloudpickle
 
     with open(payload, "rb") as fh:
         task, args, kwargs, into = cloudpickle.load(fh)
+    open(f"{result}.started", "wb").close()
     try:
         outcome: tuple[str, Any] = ("ok", run_on_worker(task, args, kwargs, _NO_STAGING, "", into))
     except Exception as exc:
         outcome = ("error", exc)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _peak_rss(os.getpid())  # VmHWM: ru_maxrss would carry the parent's peak over exec
     try:
         data = cloudpickle.dumps((*outcome, peak))
     except Exception as exc:
