@@ -126,7 +126,7 @@ class Analyzer:
             shares_line = (i > 0 and body[i - 1].end_lineno == stmt.lineno) or (
                 i + 1 < len(body) and body[i + 1].lineno == stmt.end_lineno
             )
-            piece = self._classify(stmt, cell, force=force)
+            piece = self._classify(stmt, cell, source, force=force)
             if piece is not None:
                 kind, name = piece
                 comments = [] if shares_line else _leading_comments(lines, start, previous_end)
@@ -137,7 +137,7 @@ class Analyzer:
                 gap = lines[previous_end : start - 1 - len(comments)]
                 blank = not kept_before or any(not line.strip() for line in gap)
                 if kind == "import":
-                    key = " ".join(text.split())
+                    key = ast.dump(stmt)
                     if key not in self._imports_seen:
                         self._imports_seen.add(key)
                         self.analysis.imports.append(text)
@@ -150,7 +150,9 @@ class Analyzer:
             previous_end = stmt.end_lineno or stmt.lineno
 
     # -- classification ------------------------------------------------------------------
-    def _classify(self, stmt: ast.stmt, cell: int, *, force: bool) -> tuple[str, str | None] | None:
+    def _classify(
+        self, stmt: ast.stmt, cell: int, source: str, *, force: bool
+    ) -> tuple[str, str | None] | None:
         a = self.analysis
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             roots = _import_roots(stmt)
@@ -174,7 +176,7 @@ class Analyzer:
             a.pipelines.pop(stmt.name, None)
             return ("code", stmt.name)
         # a statement that runs something at the top level
-        runs = list(self._runs_in(stmt, cell))
+        runs = list(self._runs_in(stmt, cell, source))
         bound = _bound_names(stmt)
         if runs:
             a.runs.extend(runs)
@@ -224,7 +226,7 @@ class Analyzer:
                 return f"preview (.{value.func.attr}())"
         return None
 
-    def _runs_in(self, stmt: ast.stmt, cell: int) -> Iterator[Run]:
+    def _runs_in(self, stmt: ast.stmt, cell: int, source: str) -> Iterator[Run]:
         pipelines = self.analysis.pipelines
         for node in ast.walk(stmt):
             if not isinstance(node, ast.Call):
@@ -237,9 +239,11 @@ class Analyzer:
                 var = func.id
             if var is None or var not in pipelines:
                 continue
-            args = [ast.unparse(arg) for arg in node.args]
+            args = [_segment(source, arg) for arg in node.args]
             args += [
-                ast.unparse(kw) if kw.arg is None else f"{kw.arg}={ast.unparse(kw.value)}"
+                f"**{_segment(source, kw.value)}"
+                if kw.arg is None
+                else f"{kw.arg}={_segment(source, kw.value)}"
                 for kw in node.keywords
                 if kw.arg not in _RUN_NOTEBOOK_ONLY
             ]
@@ -253,6 +257,12 @@ class Analyzer:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _segment(source: str, node: ast.expr) -> str:
+    """The expression as written (one line), or re-generated if that is not possible."""
+    text = ast.get_source_segment(source, node)
+    return text if text and "\n" not in text else ast.unparse(node)
+
+
 def _start_line(stmt: ast.stmt) -> int:
     decorators = getattr(stmt, "decorator_list", None) or []
     return min([stmt.lineno, *(d.lineno for d in decorators)])

@@ -29,10 +29,8 @@ def render(analysis: Analysis, *, source_label: str, main: tuple[str, Run | None
     parts: list[str] = [f'"""{header}\n"""']
     futures = [i for i in analysis.imports if i.lstrip().startswith("from __future__")]
     others = [i for i in analysis.imports if i not in futures]
-    if futures:
-        parts.append("\n".join(futures))
-    if others:
-        parts.append("\n".join(others))
+    if analysis.imports:
+        parts.append("\n\n".join(block for block in ("\n".join(futures), "\n".join(others)) if block))
     parts.extend(_pieces(analysis.pieces))
     args = ", ".join(run.args) if run is not None else 'mode="local"'
     parts.append(f'if __name__ == "__main__":\n    {var}.run({args})\n    print({var}.last_run.summary())')
@@ -64,7 +62,8 @@ def _join(parts: list[str]) -> str:
                 lines.append(line)
         if lines:
             blocks.append("\n".join(lines).strip("\n"))
-    return "\n\n\n".join(blocks) + "\n"
+    head, *rest = blocks  # one blank line after the module docstring, two between blocks
+    return head + "\n\n" + "\n\n\n".join(rest) + "\n"
 
 
 def markdown_comment(markdown: str, *, width: int = LINE_LENGTH) -> str:

@@ -86,3 +86,50 @@ CELLS = [
 
 if __name__ == "__main__":
     write_notebook(HERE / "notebooks" / "sales.ipynb", *CELLS)
+
+KITCHEN = [
+    markdown(
+        "# Everything a notebook holds\n\nNot executed by the tests: exported and compared with a snapshot."
+    ),
+    code(
+        "%load_ext glacier\n%matplotlib inline\n"
+        "from __future__ import annotations\n\nimport os\n\nimport polars as pl\n\n"
+        "from glacier import Provider, pipeline\n"
+        "from glacier.config import AwsConfig, LambdaConfig"
+    ),
+    code("!pip install polars\nfiles = !ls\nfiles"),
+    code(
+        'provider = Provider(config=AwsConfig(region=os.environ.get("AWS_REGION", "us-east-1")))\n'
+        "local_exec = provider.local()\n"
+        "fn = provider.serverless(config=LambdaConfig(memory=1024))\n"
+        'raw = provider.bucket(bucket="lake", path="raw/events.parquet")\n'
+        'curated = provider.bucket(bucket="lake", path="curated/daily.parquet")  # the output\n'
+        "provider\nraw"
+    ),
+    code("%%bash\naws s3 ls"),
+    code("import polars as pl  # imported again: exported once"),
+    markdown(
+        "## Extract\n\nRead the raw events; a **long** paragraph that goes on and on to show how a markdown cell is wrapped when it turns into a comment above the task it describes."
+    ),
+    code("@local_exec.task(retries=2)\ndef extract(source) -> pl.LazyFrame:\n    return source.scan()"),
+    code("extract(raw).head().collect()\n%glacier preview extract -n 5"),
+    code(
+        '@fn.task()\ndef daily(df: pl.LazyFrame, day: str) -> pl.LazyFrame:\n    return df.filter(pl.col("day") == day)'
+    ),
+    code("def helper(x):  # a plain function stays\n    return x + 1\n\n\nTHRESHOLD = helper(1); LIMIT = 10"),
+    markdown("The daily pipeline."),
+    code(
+        '@pipeline(name="daily")\ndef daily_pipeline(day: str = "2024-01-01"):\n'
+        '    """One day of events."""\n    return daily(extract(raw), day)'
+    ),
+    code("daily_pipeline.graph\n%glacier dag daily_pipeline"),
+    code("from glacier_jupyter import DagWidget\nw = DagWidget(daily_pipeline)\nw"),
+    code('out = daily_pipeline.run(mode="local", day="2024-02-01", progress=False)\nout.head()'),
+    code("notes = 'scratch work'", "glacier-skip"),
+    code('backfill = pipeline(name="backfill")(daily_pipeline.fn)'),
+    code("%glacier run backfill --mode local"),
+    code('daily_pipeline.run(mode="local", day="2024-03-01")'),
+]
+
+if __name__ == "__main__":
+    write_notebook(HERE / "notebooks" / "kitchen.ipynb", *KITCHEN)
