@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
 
 __all__ = ["GlacierConfig", "from_env", "check_pattern", "public_fields"]
 
@@ -33,6 +33,18 @@ class GlacierConfig(BaseModel):
             )
         super().__init__(**data)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads True as 1: LambdaConfig(timeout=True) would be 1 second
+        if (
+            isinstance(value, bool)
+            and info.field_name
+            and _takes_int(cls.model_fields[info.field_name].annotation)
+        ):
+            raise ValueError(f"expected a whole number, not {value!r}")
+        return value
+
     def public_dict(self) -> dict[str, Any]:
         """Fields as plain values, secrets masked (safe to show or export)."""
         return public_fields(self)
@@ -57,6 +69,12 @@ def public_fields(model: BaseModel) -> dict[str, Any]:
             value = public_fields(value)
         out[name] = value
     return out
+
+
+def _takes_int(annotation: Any) -> bool:
+    return annotation is int or (
+        int in getattr(annotation, "__args__", ()) and bool not in annotation.__args__
+    )
 
 
 def _example(cls: type[BaseModel]) -> str:

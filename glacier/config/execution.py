@@ -222,7 +222,7 @@ class SparkConfig(ClusterConfig):
     @field_validator("executor_memory")
     @classmethod
     def _mem(cls, value: str) -> str:
-        return check_pattern(value, r"\d+[kmgtKMGT]", "Spark memory size", "4g")  # type: ignore[return-value]
+        return check_pattern(value, r"0*[1-9]\d*[kmgtKMGT]", "Spark memory size (more than 0)", "4g")  # type: ignore[return-value]
 
 
 class EMRConfig(ClusterConfig):

@@ -41,8 +41,12 @@ class LocalConfig(ProviderConfig):
     def _path(cls, value: object) -> object:
         if isinstance(value, Path):
             return str(value)
+        if isinstance(value, (bytes, bytearray)):
+            value = bytes(value).decode("utf-8", "surrogateescape")
         if isinstance(value, str) and not value.strip():
             raise ValueError("base_path must not be empty (for example './data')")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("base_path must not contain a NUL character (for example './data')")
         return value
 
 
