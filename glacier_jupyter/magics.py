@@ -35,6 +35,7 @@ from glacier_jupyter.namespace import (
     lookup_previewable,
     parse_params,
     providers_in,
+    task_hint,
 )
 
 __all__ = ["GlacierMagics", "Rendered", "SUBCOMMANDS"]
@@ -209,6 +210,8 @@ def _preview(magics: GlacierMagics, args: Any) -> Any:
         raise UsageError(f"-n must be 0 or more, not {args.n}")
     expr = " ".join(args.expr)
     obj = lookup_previewable(magics.ns, expr)
+    if type(obj).__name__ == "Task" and type(obj).__module__ == "glacier.task":
+        raise UsageError(task_hint(magics.ns, obj, expr))
     params = parse_params(args.param)
     try:
         return preview(obj, n=args.n, **params)

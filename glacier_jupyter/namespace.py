@@ -11,7 +11,15 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-__all__ = ["lookup", "lookup_pipeline", "lookup_previewable", "providers_in", "parse_params", "kind_of"]
+__all__ = [
+    "task_hint",
+    "lookup",
+    "lookup_pipeline",
+    "lookup_previewable",
+    "providers_in",
+    "parse_params",
+    "kind_of",
+]
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
@@ -74,6 +82,22 @@ def lookup_previewable(ns: dict[str, Any], expr: str) -> Any:
         ) from None
     except Exception as exc:
         raise UsageError(f"evaluating {expr!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+def task_hint(ns: dict[str, Any], task: Any, label: str) -> str:
+    """The message for ``%glacier preview TASK``: name the pipeline nodes that call it."""
+    from glacier.pipeline import Pipeline
+
+    uses = []
+    for name, value in list(ns.items()):
+        if isinstance(value, Pipeline) and not name.startswith("_"):
+            try:
+                nodes = value.graph.nodes.values()
+            except Exception:
+                continue
+            uses += [f"{name}.{n.id}" for n in nodes if n.task is task]
+    where = f"for example %glacier preview {uses[0]}" if uses else "PIPELINE.TASK of a pipeline that calls it"
+    return f"{label} is a task, which has no output of its own: preview its output in a pipeline, {where}"
 
 
 def pipeline_node(pipeline: Any, node: str, label: str) -> Any:

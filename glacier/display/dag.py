@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DagNode", "DagLayout", "layout", "dag_svg", "dag_text", "pipeline_bundle"]
 
-NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 160, 36, 60, 16, 12
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 150, 34, 48, 14, 12
 
 
 @dataclass(slots=True)
@@ -179,6 +179,7 @@ def dag_svg(
         parts.append(
             f'<g class="glacier-task" data-id="{esc(node.id)}" data-status="{esc(status or "")}">'
             f"<title>{esc(tip)}{esc(badge)}</title>"
+            f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="5" fill="#fff"/>'
             f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="5" '
             f'fill="{colour}" fill-opacity="0.15" stroke="{stroke}" stroke-width="{width}"/>'
             f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="6" height="{NODE_H}" rx="2" fill="{colour}"/>'

@@ -39,7 +39,7 @@ def provider_bundle(provider: Provider) -> dict[str, Any]:
             f"<b>{esc(e['name'])}</b>",
             esc(e["kind"]),
             esc(e["service"]),
-            f"<code>{esc(fmt_value(e['settings']))}</code>",
+            f"<code>{esc(fmt_value(_settings(e['settings'], ())))}</code>",
             esc(", ".join(e["tasks"]) or "-"),
         )
         for e in facts["executors"]

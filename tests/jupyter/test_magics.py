@@ -108,6 +108,10 @@ def test_preview_forms(shell, run):
         ("preview simple_pipeline.nope", "has no task 'nope'; its tasks are: load, transform"),
         ("preview 3 +", "cannot read '3 +'"),
         ("preview local_exec", "cannot preview a Executor"),
+        (
+            "preview transform",
+            "transform is a task, which has no output of its own: preview its output in a pipeline, for example %glacier preview simple_pipeline.transform",
+        ),
         ("preview lf_missing", "name 'lf_missing' is not defined"),
         ("preview data_source -n -1", "-n must be 0 or more"),
         ("preview data_source -n many", "invalid int value"),
