@@ -54,7 +54,7 @@ class AwsRenderer(Renderer):
     def variables(self) -> list[Block]:
         cfg = self.plan.provider_config
         region = getattr(cfg, "region", None) or "us-east-1"
-        return [
+        blocks = [
             variable("region", "string", "AWS region to deploy to.", region),
             variable("subnet_ids", "list(string)", "Private subnets for functions, instances and clusters."),
             variable("security_group_ids", "list(string)", "Security groups for functions and instances."),
@@ -64,6 +64,14 @@ class AwsRenderer(Renderer):
             ),
             variable("function_concurrency", "number", "Reserved concurrency of each function.", 10),
         ]
+        if self._has_emr:
+            blocks += [
+                variable("vpc_id", "string", "VPC of the subnets (EMR security groups are created in it)."),
+                variable(
+                    "emr_tls_certificates_zip", "string", "S3 URI of the PEM zip EMR uses for in-transit TLS."
+                ),
+            ]
+        return blocks
 
     def outputs(self) -> list[Block]:
         out = [
@@ -242,44 +250,41 @@ class AwsRenderer(Renderer):
                 continue
             reads, writes = ex.access[bucket.name]
             arn = f"aws_s3_bucket.{bucket.ident}.arn"
-            keys = sorted(reads | writes)
-            objects = [
-                template(f"${{{arn}}}/{k}" + ("*" if (not k or k.endswith("/")) else "")) for k in keys
-            ]
             sid = "".join(p.capitalize() for p in bucket.ident.split("_"))
             out.append(
                 _statement(
                     f"List{sid}", ["s3:ListBucket"], [ref(arn)],
                     condition=Block("condition").add(
                         Attr("test", "StringLike"), Attr("variable", "s3:prefix"),
-                        Attr("values", sorted({k + "*" for k in keys})),
+                        Attr("values", sorted(reads | writes)),
                     ),
                 )
             )  # fmt: skip
-            read_objects = [
-                template(f"${{{arn}}}/{k}" + ("*" if (not k or k.endswith("/")) else ""))
-                for k in sorted(reads | writes)
-            ]
-            out.append(_statement(f"Read{sid}", ["s3:GetObject", "s3:GetObjectVersion"], read_objects))
+            objects = [template(f"${{{arn}}}/{k}") for k in sorted(reads | writes)]
+            out.append(_statement(f"Read{sid}", ["s3:GetObject", "s3:GetObjectVersion"], objects))
             if writes:
-                write_objects = [
-                    template(f"${{{arn}}}/{k}" + ("*" if (not k or k.endswith("/")) else ""))
-                    for k in sorted(writes)
-                ]
+                objects = [template(f"${{{arn}}}/{k}") for k in sorted(writes)]
                 out.append(
                     _statement(
-                        f"Write{sid}",
-                        ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
-                        write_objects,
+                        f"Write{sid}", ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"], objects
                     )
                 )
-            del objects
         art = "aws_s3_bucket.glacier_artifacts.arn"
         out.append(_statement("ReadCode", ["s3:GetObject"], [template(f"${{{art}}}/code/*")]))
         out.append(
             _statement("TaskOutputs", ["s3:GetObject", "s3:PutObject"], [template(f"${{{art}}}/runs/*")])
         )
+        if self._has_emr:
+            out.append(
+                _statement(
+                    "UseGlacierKey", ["kms:Decrypt", "kms:GenerateDataKey"], [ref("aws_kms_key.glacier.arn")]
+                )
+            )
         return out
+
+    @property
+    def _has_emr(self) -> bool:
+        return any(isinstance(e.config, EMRConfig) for e in self.plan.executors)
 
     def identity(self, ex: ExecutorSpec) -> list[Block]:
         service = {"local": "lambda", "serverless": "lambda", "vm": "ec2", "cluster": "ec2"}[ex.kind]
@@ -461,13 +466,23 @@ class AwsRenderer(Renderer):
         )
         security = {
             "EncryptionConfiguration": {
-                "EnableInTransitEncryption": False,
+                "EnableInTransitEncryption": True,
                 "EnableAtRestEncryption": True,
+                "InTransitEncryptionConfiguration": {
+                    "TLSCertificateConfiguration": {
+                        "CertificateProviderType": "PEM",
+                        "S3Object": "${var.emr_tls_certificates_zip}",
+                    }
+                },
                 "AtRestEncryptionConfiguration": {
-                    "S3EncryptionConfiguration": {"EncryptionMode": "SSE-S3"},
+                    "S3EncryptionConfiguration": {
+                        "EncryptionMode": "SSE-KMS",
+                        "AwsKmsKey": "${aws_kms_key.glacier.arn}",
+                    },
                     "LocalDiskEncryptionConfiguration": {
                         "EncryptionKeyProviderType": "AwsKms",
                         "AwsKmsKey": "${aws_kms_key.glacier.arn}",
+                        "EnableEbsEncryption": True,
                     },
                 },
             }
@@ -489,12 +504,23 @@ class AwsRenderer(Renderer):
         cluster.block("ec2_attributes").add(
             Attr("subnet_id", ref("var.subnet_ids[0]")),
             Attr("instance_profile", ref(f"aws_iam_instance_profile.{n}.arn")),
+            Attr("emr_managed_master_security_group", ref(f"aws_security_group.{n}_master.id")),
+            Attr("emr_managed_slave_security_group", ref(f"aws_security_group.{n}_core.id")),
         )
+        groups = [
+            Block("resource", ("aws_security_group", f"{n}_{role}")).add(
+                Attr("name", template(f"${{var.name_prefix}}-{n.replace('_', '-')}-{role}")),
+                Attr("description", f"EMR {role} nodes of executor {ex.name}; EMR manages the rules"),
+                Attr("vpc_id", ref("var.vpc_id")),
+                Attr("revoke_rules_on_delete", True),
+            )
+            for role in ("master", "core")
+        ]
         cluster.block("master_instance_group").attr("instance_type", cfg.instance_type)
         cluster.block("core_instance_group").add(
             Attr("instance_type", cfg.instance_type), Attr("instance_count", cfg.num_workers)
         )
-        return [service_assume, service_role, service_policy, sec, cluster]
+        return [service_assume, service_role, service_policy, sec, *groups, cluster]
 
     def databricks(self, ex: ExecutorSpec) -> list[Block]:
         cfg = ex.config

@@ -32,7 +32,7 @@ def _dash(ident: str) -> str:
 def _condition(actions: list[str], prefixes: list[str]) -> str:
     """ABAC condition limiting blob ``actions`` to paths starting with ``prefixes``."""
     acts = " AND ".join(f"!(ActionMatches{{'{_BLOB}/{a}'}})" for a in actions)
-    paths = " OR ".join(f"@Resource[{_BLOB}:path] StringStartsWith '{p}'" for p in prefixes)
+    paths = " OR ".join(f"@Resource[{_BLOB}:path] StringStartsWith '{p.rstrip('*')}'" for p in prefixes)
     return f"(({acts}) OR ({paths}))"
 
 
@@ -296,7 +296,7 @@ class AzureRenderer(Renderer):
                 "artifacts",
                 "glacier_artifacts",
                 "Storage Blob Data Contributor",
-                ["runs/", "code/"],
+                ["code/*", "runs/*"],
                 write_actions,
             )
         )
@@ -307,7 +307,7 @@ class AzureRenderer(Renderer):
                 Attr("principal_id", principal),
                 Attr("principal_type", "ServicePrincipal"),
             )
-            if any(prefixes):
+            if "*" not in prefixes:
                 ra.add(Attr("condition_version", "2.0"), Attr("condition", _condition(actions, prefixes)))
             out.append(ra)
         return out

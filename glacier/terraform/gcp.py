@@ -205,9 +205,10 @@ class GcpRenderer(Renderer):
             binding = Block("resource", ("google_storage_bucket_iam_member", f"{ex.ident}_{key}")).add(
                 Attr("bucket", ref(bucket_ref)), Attr("role", role), Attr("member", member)
             )
-            if any(prefixes):
+            if "*" not in prefixes:
                 tests = " || ".join(
-                    f'resource.name.startsWith("projects/_/buckets/{name}/objects/{p}")' for p in prefixes
+                    f'resource.name.startsWith("projects/_/buckets/{name}/objects/{p.rstrip("*")}")'
+                    for p in prefixes
                 )
                 binding.block("condition").add(
                     Attr("title", "glacier-prefixes"),

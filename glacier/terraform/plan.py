@@ -192,10 +192,15 @@ def _cloud_of(
 
 
 def _prefix(path: str) -> str:
-    """The object key or key prefix a bucket path covers ('' = the whole bucket)."""
+    """The object key a bucket path names, or ``PREFIX*`` for the keys below a folder or
+    glob (``"*"`` alone: the whole bucket)."""
     cut = min((path.index(ch) for ch in GLOBS if ch in path), default=None)
     if cut is not None:
-        return path[:cut]
+        return path[:cut] + "*"
+    if not path:
+        return "*"
+    if "." not in path.rsplit("/", 1)[-1]:  # a folder: every object below it
+        return path + "/*"
     return path
 
 
