@@ -1,0 +1,114 @@
+"""The tutorial notebooks: well-formed, in sync with their sources, executed, small.
+
+This module's collector (``conftest.NotebookModule``) also runs every notebook under
+nbval, strictly, after these checks.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from conftest import NOTEBOOKS, SANITIZE, build, notebook_paths
+from nbval.plugin import get_sanitize_patterns
+
+MAX_NOTEBOOK_BYTES = 200_000
+MAX_OUTPUT_CHARS = 20_000
+
+PATHS = notebook_paths()
+
+
+def _ids() -> list[str]:
+    return [p.stem for p in PATHS]
+
+
+def test_there_are_notebooks() -> None:
+    assert [p.stem[:2] for p in PATHS] == sorted({p.stem[:2] for p in PATHS})
+    assert "01_quickstart" in _ids()
+
+
+def test_notebooks_agree_with_their_sources() -> None:
+    assert build.check() == []
+    assert {p.stem for p in build.sources()} == set(_ids())
+
+
+@pytest.mark.parametrize("path", PATHS, ids=_ids())
+def test_opens_with_what_it_shows_and_how_to_run_it(path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown"
+    assert first.source.startswith("# "), "the first cell is the notebook's title"
+    assert "How to run" in first.source
+    assert nb.metadata.kernelspec.name == build.KERNEL_NAME
+
+
+@pytest.mark.parametrize("path", PATHS, ids=_ids())
+def test_executed_top_to_bottom_with_small_outputs(path) -> None:
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    for cell in code:
+        for out in cell.outputs:
+            if out.output_type == "error":
+                assert "NBVAL_RAISES_EXCEPTION" in cell.source, f"{cell.id} failed: {out.ename}"
+            size = len(out.get("text", "")) + sum(len(str(v)) for v in out.get("data", {}).values())
+            assert size < MAX_OUTPUT_CHARS, f"{path.name} {cell.id}: output of {size} characters"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=_ids())
+def test_outputs_ignored_only_where_they_vary(path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    ignored = [c for c in nb.cells if c.cell_type == "code" and "NBVAL_IGNORE_OUTPUT" in c.source]
+    for cell in ignored:  # each says why on the marker's line
+        line = next(ln for ln in cell.source.splitlines() if "NBVAL_IGNORE_OUTPUT" in ln)
+        assert len(line.split("NBVAL_IGNORE_OUTPUT", 1)[1].strip(" :-")) > 10, f"{cell.id}: say why"
+    assert len(ignored) <= 2
+
+
+SAMPLES = [
+    ("<glacier.Widget object at 0x7f3a1c2b9d50>", "<glacier.Widget object at 0xADDR>"),
+    ("URI: /tmp/glacier-nb-sckq_icoz/data/x.parquet", "URI: <WORKDIR>/data/x.parquet"),
+    ("(/var/folders/x/T/glacier-nb-ab12/data/a.csv)", "(<WORKDIR>/data/a.csv)"),
+    ("first 3 row(s) · in 8.5 ms", "first 3 row(s) · in <T>"),
+    ("'simple' (local): done in 0.006s", "'simple' (local): done in <T>"),
+    ("  load       done          4.1 ms          - rows", "  load       done <T>          - rows"),
+    ("  load       done       1234.5 ms          - rows", "  load       done <T>          - rows"),
+    ("took 1.20 s or 2.1 min", "took <T> or <T>"),
+    ('<rect x="83.5" y="4" width="307.3" height="13"', '<rect x="X" y="4" width="W" height="13"'),
+    ("run 900bd0eebd23 of 'simple'", "run <RUN_ID> of 'simple'"),
+    ("<h4>Run 900bd0eebd23 of", "<h4>Run <RUN_ID> of"),
+    (
+        "endpoint http://127.0.0.1:40313/ tcp://127.0.0.1:5",
+        "endpoint http://127.0.0.1:<PORT>/ tcp://127.0.0.1:<PORT>",
+    ),
+]
+UNTOUCHED = [
+    "shape: (3, 2)",
+    '<rect x="232" y="12" width="160" height="36" rx="5"',  # the DAG's layout is compared
+    "rows 1,234 value 8.5",
+    "run 123 of",
+    "0x10 at 0xZZ",
+]
+
+
+def _sanitize(text: str) -> str:
+    for regex, replace in get_sanitize_patterns(SANITIZE.read_text()):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+@pytest.mark.parametrize(("raw", "want"), SAMPLES)
+def test_sanitizer_replaces_what_varies(raw: str, want: str) -> None:
+    assert _sanitize(raw) == want
+
+
+@pytest.mark.parametrize("raw", UNTOUCHED)
+def test_sanitizer_leaves_the_rest(raw: str) -> None:
+    assert _sanitize(raw) == raw
+
+
+def test_notebooks_folder_ignores_what_runs_write() -> None:
+    ignored = (NOTEBOOKS / ".gitignore").read_text().split()
+    assert "data/" in ignored
