@@ -10,8 +10,18 @@ from glacier.backends.base import PORTABLE_CLUSTERS, Backend
 from glacier.config.execution import EC2Config, EMRConfig, ExecutionConfig, LambdaConfig
 from glacier.config.storage import S3Config, StorageConfig
 from glacier.errors import ConfigError, require
+from glacier.storage.errors import Hints
 
 __all__ = ["AwsBackend"]
+
+#: Connect fast, fail fast on an unreachable endpoint, retry transient 5xx/resets.
+_BOTO_CONFIG: dict[str, Any] = {
+    "connect_timeout": 5,
+    "read_timeout": 60,
+    "retries": {"max_attempts": 4, "mode": "standard"},
+}
+#: Multipart part size: objects of two parts or more upload concurrently, in parts.
+_PART_SIZE = 16 * 2**20
 
 
 class AwsBackend(Backend):
@@ -67,7 +77,16 @@ class AwsBackend(Backend):
             kwargs["endpoint_url"] = endpoint
         if self.config.profile:  # type: ignore[attr-defined]
             kwargs["profile"] = self.config.profile  # type: ignore[attr-defined]
-        return s3fs.S3FileSystem(client_kwargs=client, **kwargs)
+        return s3fs.S3FileSystem(client_kwargs=client, config_kwargs=dict(_BOTO_CONFIG), **kwargs)
+
+    def hints(self, storage: StorageConfig | None) -> Hints:
+        return Hints(
+            credentials="AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE, "
+            "or AwsConfig(access_key_id=..., secret_access_key=..., profile=...)",
+            endpoint=f"the endpoint ({self._endpoint(storage) or 'AWS default'}; AWS_ENDPOINT_URL or "
+            "AwsConfig(endpoint_url=...))",
+            secrets=tuple(self._credentials().values()),
+        )
 
     def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
         opts: dict[str, Any] = {"aws_region": self.config.region}  # type: ignore[attr-defined]
@@ -81,14 +100,16 @@ class AwsBackend(Backend):
                 opts["aws_allow_http"] = "true"
         if self.config.profile:  # type: ignore[attr-defined]
             opts["aws_profile"] = self.config.profile  # type: ignore[attr-defined]
+        opts["max_retries"] = 2
         return opts
 
     def write_options(self, storage: StorageConfig | None) -> dict[str, Any]:
+        """``fs.put_file`` options: part size, concurrency, SSE and storage class from ``S3Config``."""
         if not isinstance(storage, S3Config):
-            return {}
+            return {"chunksize": _PART_SIZE, "max_concurrency": 4}
         extra: dict[str, Any] = {"ServerSideEncryption": storage.encryption}
         if storage.encryption == "aws:kms" and storage.kms_key_id:
             extra["SSEKMSKeyId"] = storage.kms_key_id
         if storage.storage_class != "STANDARD":
             extra["StorageClass"] = storage.storage_class
-        return {"s3_additional_kwargs": extra}
+        return {"chunksize": _PART_SIZE, "max_concurrency": 4, **extra}

@@ -10,6 +10,7 @@ from glacier.backends.base import PORTABLE_CLUSTERS, Backend
 from glacier.config.execution import AzureFunctionConfig, AzureVMConfig, ExecutionConfig
 from glacier.config.storage import AzureBlobConfig, StorageConfig
 from glacier.errors import ConfigError, require
+from glacier.storage.errors import Hints
 
 __all__ = ["AzureBackend"]
 
@@ -61,31 +62,78 @@ class AzureBackend(Backend):
     def filesystem(self, storage: StorageConfig | None) -> Any:
         adlfs = require("adlfs", "azure", "Reading and writing Azure Blob Storage")
         facts = self._connection()
-        if "connection_string" in facts:
-            return adlfs.AzureBlobFileSystem(connection_string=facts["connection_string"])
         if "account_name" not in facts:
             raise ConfigError(
                 "Azure storage needs an account: set AzureConfig(storage_account=...) or "
                 "AZURE_STORAGE_ACCOUNT / AZURE_STORAGE_CONNECTION_STRING"
             )
-        kwargs: dict[str, Any] = {"account_name": facts["account_name"]}
-        if "account_key" in facts:
-            kwargs["account_key"] = facts["account_key"]
-        else:
-            kwargs["anon"] = False
-        if "blob_endpoint" in facts:
-            kwargs["account_host"] = facts["blob_endpoint"].split("://", 1)[-1].split("/", 1)[0]
-        return adlfs.AzureBlobFileSystem(**kwargs)
+        if "account_key" not in facts:
+            # Entra ID (DefaultAzureCredential) through adlfs.
+            kwargs: dict[str, Any] = {"account_name": facts["account_name"], "anon": False}
+            if "blob_endpoint" in facts:
+                kwargs["account_host"] = facts["blob_endpoint"].split("://", 1)[-1].split("/", 1)[0]
+            return adlfs.AzureBlobFileSystem(**kwargs)
+        conn = self._connection_string(facts)
+        fs = adlfs.AzureBlobFileSystem(connection_string=conn)
+        if not getattr(fs, "_glacier_client", False):  # fsspec reuses instances: replace once
+            fs.service_client = _service_client(conn)
+            fs._glacier_client = True
+        return fs
+
+    @staticmethod
+    def _connection_string(facts: dict[str, str]) -> str:
+        endpoint = facts.get("blob_endpoint")
+        parts = [
+            f"DefaultEndpointsProtocol={'http' if (endpoint or '').startswith('http://') else 'https'}",
+            f"AccountName={facts['account_name']}",
+            f"AccountKey={facts['account_key']}",
+        ]
+        if endpoint:
+            parts.append(f"BlobEndpoint={endpoint}")
+        return ";".join(parts) + ";"
+
+    def hints(self, storage: StorageConfig | None) -> Hints:
+        facts = self._connection()
+        return Hints(
+            credentials="AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY, "
+            "or AzureConfig(connection_string=... / storage_account=..., account_key=...)",
+            endpoint=f"the endpoint ({facts.get('blob_endpoint') or 'Azure default'}; the connection "
+            "string's BlobEndpoint or AzureConfig(endpoint_url=...))",
+            secrets=tuple(v for k, v in facts.items() if k in ("account_key", "connection_string")),
+        )
+
+    def write_options(self, storage: StorageConfig | None) -> dict[str, Any]:
+        """``fs.put_file`` options: the access tier from ``AzureBlobConfig`` (hot is the default)."""
+        if isinstance(storage, AzureBlobConfig) and storage.tier != "hot":
+            return {"standard_blob_tier": storage.tier.capitalize()}
+        return {}
 
     def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
         facts = self._connection()
         if "account_name" not in facts:
             return None
-        opts = {"account_name": facts["account_name"]}
+        opts: dict[str, Any] = {"account_name": facts["account_name"]}
         if "account_key" in facts:
             opts["account_key"] = facts["account_key"]
         if "blob_endpoint" in facts:
             opts["azure_storage_endpoint"] = facts["blob_endpoint"]
             if facts["blob_endpoint"].startswith("http://"):
                 opts["azure_allow_http"] = "true"
+        opts["max_retries"] = 2
         return opts
+
+
+def _service_client(conn: str) -> Any:
+    """An async blob client that fails fast on an unreachable endpoint.
+
+    azure-core's default retry waits 15 s, 18 s, 24 s ... between attempts, so a
+    wrong endpoint looks like a hang; this one retries twice within ~3 s.
+    """
+    from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
+
+    return BlobServiceClient.from_connection_string(
+        conn,
+        retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2),
+        connection_timeout=5,
+        read_timeout=120,
+    )

@@ -14,6 +14,7 @@ from glacier.config.execution import (
 )
 from glacier.config.storage import GCSConfig, StorageConfig
 from glacier.errors import ConfigError, require
+from glacier.storage.errors import Hints
 
 __all__ = ["GcpBackend"]
 
@@ -61,7 +62,18 @@ class GcpBackend(Backend):
             kwargs["token"] = json.loads(cfg.credentials_json.get_secret_value())  # type: ignore[attr-defined]
         elif cfg.credentials_file:  # type: ignore[attr-defined]
             kwargs["token"] = cfg.credentials_file  # type: ignore[attr-defined]
-        return gcsfs.GCSFileSystem(**kwargs)
+        return gcsfs.GCSFileSystem(requests_timeout=60, **kwargs)
+
+    def hints(self, storage: StorageConfig | None) -> Hints:
+        secrets: tuple[str, ...] = ()
+        if self.config.credentials_json is not None:  # type: ignore[attr-defined]
+            secrets = (self.config.credentials_json.get_secret_value(),)  # type: ignore[attr-defined]
+        return Hints(
+            credentials="GOOGLE_APPLICATION_CREDENTIALS or GcpConfig(credentials_file=... / credentials_json=...)",
+            endpoint=f"the endpoint ({self._endpoint() or 'Google default'}; STORAGE_EMULATOR_HOST or "
+            "GcpConfig(endpoint_url=...))",
+            secrets=secrets,
+        )
 
     def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
         # Polars' native gs:// reader handles neither emulators nor every auth path:

@@ -19,6 +19,7 @@ from glacier.config.execution import (
 )
 from glacier.config.storage import StorageConfig
 from glacier.errors import ConfigError
+from glacier.storage.errors import Hints
 
 __all__ = ["LocalBackend"]
 
@@ -66,3 +67,9 @@ class LocalBackend(Backend):
 
     def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
         return {}
+
+    def hints(self, storage: StorageConfig | None) -> Hints:
+        return Hints(
+            credentials="the file permissions",
+            endpoint=f"LocalConfig(base_path=...) ({self.root})",
+        )

@@ -1,15 +1,25 @@
-"""Storage resources: where data lives."""
+"""Storage resources: where data lives.
+
+One ``Bucket`` API on every backend (local disk, S3, GCS, Azure Blob). The
+backend gives an fsspec filesystem, polars storage options (where polars'
+native object-store reader works: local, S3, Azure) and the hints for error
+messages; the I/O itself lives in ``glacier.storage``.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from glacier.errors import StorageError
 from glacier.storage import io
-from glacier.storage.formats import format_of
+from glacier.storage.errors import Hints, storage_errors
+from glacier.storage.formats import FORMATS, SUFFIX, format_of, has_suffix, is_glob
 from glacier.storage.paths import check_bucket_path
 
 if TYPE_CHECKING:
@@ -20,11 +30,16 @@ __all__ = ["Bucket"]
 
 
 class Bucket:
-    """A file or dataset in a bucket, created by ``provider.bucket(...)``.
+    """A file, glob or folder (dataset) in a bucket, created by ``provider.bucket(...)``.
+
+    The format comes from the path's suffix (parquet, csv, ndjson/jsonl,
+    ipc/arrow/feather); a path without a suffix is a folder of files, possibly
+    Hive-partitioned (``year=2024/...``).
 
     Examples
     --------
     >>> bucket = provider.bucket(bucket="data", path="input.parquet")  # doctest: +SKIP
+    >>> bucket.write(df)  # doctest: +SKIP
     >>> bucket.scan().head(5).collect()  # doctest: +SKIP
     """
 
@@ -47,8 +62,13 @@ class Bucket:
 
     @property
     def format(self) -> str:
-        """The file format, from the path's suffix."""
-        return format_of(self.path)
+        """The file format, from the path's suffix (``parquet`` for a folder)."""
+        return format_of(self.path, default="parquet")
+
+    @property
+    def is_folder(self) -> bool:
+        """Whether the path is a folder of files (no suffix, no glob)."""
+        return not is_glob(self.path) and not has_suffix(self.path)
 
     def get_uri(self) -> str:
         """The object's URI: ``s3://…``, ``gs://…``, ``az://…`` or a local path."""
@@ -65,82 +85,233 @@ class Bucket:
 
     @property
     def storage_options(self) -> dict[str, Any] | None:
-        """What polars' native readers need (``None`` where Glacier reads through fsspec)."""
+        """What polars' native readers need (``None`` where Glacier reads through fsspec).
+
+        It holds credentials when the config sets them: do not print it.
+        """
         return self._backend.storage_options(self.config)
+
+    @cached_property
+    def _hints(self) -> Hints:
+        hints = getattr(self._backend, "hints", None)
+        return hints(self.config) if hints else Hints()
+
+    def _errors(self, action: str, uri: str | None = None) -> Any:
+        return storage_errors(uri or self.get_uri(), action, self._hints, bucket=self.bucket)
 
     def __truediv__(self, sub: str) -> Bucket:
         """``bucket / "part.parquet"``: a path below this one in the same bucket."""
         joined = f"{self.path}/{sub}" if self.path else sub
         return Bucket(self.provider, self.bucket, joined, config=self.config)
 
-    # -- I/O -------------------------------------------------------------------------
+    # -- listing ---------------------------------------------------------------------
+    def _root(self) -> str:
+        """The bucket's own location, as the filesystem names it."""
+        return self._backend.uri(self.bucket, "")
+
+    def _files(self) -> list[str]:
+        """Every data file this bucket path names, as filesystem paths (raises when unreachable)."""
+        fs, uri = self.fs, self.get_uri()
+        if not self.is_local:
+            fs.invalidate_cache()
+        try:
+            if is_glob(self.path):
+                found = fs.glob(uri)
+            elif self.is_folder:
+                found = fs.find(uri)
+            else:
+                info = fs.info(uri)
+                return [uri] if info.get("type") != "directory" else []
+        except FileNotFoundError:
+            return []
+        return sorted(self._full(p) for p in found if _is_data(p))
+
+    def _full(self, path: str) -> str:
+        """A path as the filesystem lists it, with the URI scheme put back."""
+        if self.is_local or "://" in path:
+            return path
+        return f"{self._backend.scheme}://{path}"
+
+    def _key(self, path: str) -> str:
+        """A filesystem path as a key relative to the bucket root."""
+        root = self._root().split("://", 1)[-1].rstrip("/")
+        bare = path.split("://", 1)[-1]
+        return bare[len(root) + 1 :] if bare.startswith(root + "/") else bare
+
+    def ls(self, prefix: str = "") -> list[str]:
+        """Keys (relative to the bucket) of the objects under this path and ``prefix``.
+
+        Examples
+        --------
+        >>> provider.bucket(bucket="data", path="events").ls()  # doctest: +SKIP
+        ['events/year=2024/part-0.parquet', 'events/year=2025/part-0.parquet']
+        """
+        with self._errors("list"):
+            if prefix or self.is_folder:
+                base = "/".join(p for p in (self.path, prefix) if p)
+                folder = base.rsplit("/", 1)[0] if "/" in base else ""
+                start = self._backend.uri(self.bucket, folder)
+                if not self.is_local:
+                    self.fs.invalidate_cache()
+                try:
+                    found = self.fs.find(start)
+                except FileNotFoundError:
+                    found = []
+                keys = [self._key(p) for p in found]
+                return sorted(k for k in keys if k.startswith(base) and _is_data(k))
+            return sorted(self._key(p) for p in self._files())
+
+    def exists(self) -> bool:
+        """Whether the object (for a glob or a folder: any file in it) exists."""
+        with self._errors("check"):
+            return bool(self._files())
+
+    # -- reading ---------------------------------------------------------------------
     def scan(self, **kwargs: Any) -> pl.LazyFrame:
-        """A ``pl.LazyFrame`` over the object (or glob, or folder of files)."""
-        fmt = self.format if self.path else format_of(self.path, default="parquet")
+        """A ``pl.LazyFrame`` over the object, glob or folder; ``kwargs`` go to ``pl.scan_*``."""
         uri = self.get_uri()
-        if self.is_local:
-            if not any(ch in self.path for ch in "*?[") and not _local_exists(uri):
-                raise StorageError(f"no object at {uri}: write it first or check the bucket and path")
-            return io.scan(uri, fmt, **kwargs)
+        if not self.is_folder:
+            fmt = format_of(self.path)  # an unknown suffix fails before any I/O
+        with self._errors("read"):
+            files = self._files()
+        if not files:
+            raise StorageError(f"no object at {uri}: write it first or check the bucket and path")
+        if self.is_folder:
+            fmt = _folder_format(files, uri)
+        hive = (
+            any("=" in self._key(f).rsplit("/", 1)[0] for f in files)
+            if len(files) > 1 or self.is_folder
+            else False
+        )
         opts = self.storage_options
-        if opts is not None:
-            return io.scan(uri, fmt, storage_options=opts, **kwargs)
-        # fsspec fallback: read the object's bytes eagerly, keep the plan lazy after.
-        return self._read_fsspec(uri, fmt).lazy()
+        if opts is not None and (fmt in io.HIVE_NATIVE or not hive):
+            source: Any = files[0] if len(files) == 1 and not self.is_folder else files
+            if self.is_folder and hive:
+                source = _glob_for(uri, files)
+            return io.scan(source, fmt, storage_options=opts or None, hive=hive or None, **kwargs)
+        from glacier.storage.fsspec_scan import scan_files
+
+        base = uri.split("://", 1)[-1] if self.is_folder else _glob_base(uri)
+        paths = [f.split("://", 1)[-1] if not self.is_local else f for f in files]
+        return scan_files(self.fs, paths, fmt, base=base, hive=hive, **kwargs)
 
     def read(self, **kwargs: Any) -> pl.DataFrame:
-        """The whole object as a ``pl.DataFrame``."""
+        """The whole object (or dataset) as a ``pl.DataFrame``."""
         return self.scan(**kwargs).collect()
 
-    def write(self, frame: pl.DataFrame | pl.LazyFrame) -> Bucket:
-        """Atomically write ``frame`` to this path (no partial object on failure)."""
-        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+    # -- writing ---------------------------------------------------------------------
+    def write(
+        self, frame: pl.DataFrame | pl.LazyFrame, *, partition_by: str | list[str] | None = None
+    ) -> Bucket:
+        """Atomically write ``frame`` here; with ``partition_by``, as a Hive-partitioned folder.
+
+        The frame is serialised completely before anything is published, so a
+        failing plan or upload leaves the previous object intact and no partial one.
+        """
+        if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
             raise StorageError(
                 f"{self.name}.write() takes a polars DataFrame or LazyFrame, not {type(frame).__name__}"
             )
-        fmt = self.format
-        if self.is_local:
-            io.write_local(frame, self.get_uri(), fmt)
-        else:
-            io.write_frame(frame, self.fs, self.get_uri(), fmt, **self._backend.write_options(self.config))
-        return self
-
-    def exists(self) -> bool:
-        """Whether the object (or, for a glob, any match) exists."""
+        if partition_by is not None:
+            return self._write_partitioned(
+                frame, [partition_by] if isinstance(partition_by, str) else list(partition_by)
+            )
+        if is_glob(self.path) or self.is_folder:
+            raise StorageError(
+                f"cannot write a single frame to {self.get_uri()}: it is a "
+                f"{'glob' if is_glob(self.path) else 'folder'}; give a file path such as "
+                f"'{self.path or 'data'}/part.parquet' or write(..., partition_by=[...])"
+            )
+        fmt = format_of(self.path)
         uri = self.get_uri()
         if self.is_local:
-            return _local_exists(uri)
-        try:
-            return bool(self.fs.glob(uri)) if any(ch in self.path for ch in "*?[") else self.fs.exists(uri)
-        except FileNotFoundError:
-            return False
+            with self._errors("write"):
+                io.write_local(frame, uri, fmt)
+            return self
+        with tempfile.TemporaryDirectory(prefix="glacier-") as tmpdir:
+            local = Path(tmpdir) / f"object{SUFFIX[fmt]}"
+            io.serialise(frame, local, fmt)  # errors in the user's plan pass through as they are
+            with self._errors("write"):
+                self.fs.put_file(str(local), uri, **self._backend.write_options(self.config))
+                self.fs.invalidate_cache()
+        return self
 
-    def _read_fsspec(self, uri: str, fmt: str) -> pl.DataFrame:
-        fs = self.fs
-        paths = fs.glob(uri) if any(ch in uri for ch in "*?[") else [uri]
-        if not paths or not fs.exists(paths[0]):
-            raise StorageError(f"no object at {uri}: write it first or check the bucket and path")
-        frames = []
-        for path in paths:
-            with fs.open(path, "rb") as fh:
-                frames.append(io.read_bytes(fh, fmt))
-        return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    def _write_partitioned(self, frame: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Bucket:
+        if not self.is_folder:
+            raise StorageError(
+                f"a partitioned write needs a folder path, not {self.path!r}: "
+                f"use provider.bucket(bucket={self.bucket!r}, path='{self.path.rsplit('.', 1)[0]}')"
+            )
+        fmt = format_of(self.path, default="parquet")
+        uri = self.get_uri()
+        if self.is_local:
+            with self._errors("write"):
+                io.write_partitioned_local(frame, uri, fmt, columns)
+            return self
+        with tempfile.TemporaryDirectory(prefix="glacier-") as tmpdir:
+            root = Path(tmpdir)
+            written = io.partition_files(frame, root, fmt, columns)
+            opts = self._backend.write_options(self.config)
+            with self._errors("write"):
+                for rel in written:
+                    self.fs.put_file(str(root / rel), f"{uri}/{rel}", **opts)
+                self.fs.invalidate_cache()
+                keep = {f"{self.path}/{rel}" for rel in written}
+                stale = [p for p in self.fs.find(uri) if self._key(p) not in keep]
+                if stale:
+                    self.fs.rm(stale)
+                    self.fs.invalidate_cache()
+        return self
 
+    def delete(self) -> int:
+        """Delete the object (a glob's matches, a folder's files); return how many. Missing is fine."""
+        with self._errors("delete"):
+            files = self._files()
+            if self.is_local and self.is_folder:
+                if Path(self.get_uri()).is_dir():
+                    shutil.rmtree(self.get_uri())
+                return len(files)
+            if files:
+                self.fs.rm(files)
+                if not self.is_local:
+                    self.fs.invalidate_cache()
+            return len(files)
+
+    # -- display ---------------------------------------------------------------------
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         from glacier.display import mimebundle
 
         return mimebundle(self, include, exclude)
 
-    # -- display ---------------------------------------------------------------------
     def __repr__(self) -> str:
         cfg = f", config={self.config!r}" if self.config is not None else ""
         return f"Bucket({self.get_uri()!r}{cfg})"
 
 
-def _local_exists(uri: str) -> bool:
-    import glob
-    import os
+def _is_data(path: str) -> bool:
+    """Not a hidden or temporary file, not a folder marker."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return bool(name) and not name.startswith((".", "_")) and not path.endswith("/")
 
-    if any(ch in uri for ch in "*?["):
-        return bool(glob.glob(uri, recursive=True))
-    return os.path.exists(uri)
+
+def _folder_format(files: list[str], uri: str) -> str:
+    suffixes = {Path(f).suffix.lower() for f in files}
+    formats = {FORMATS[s] for s in suffixes if s in FORMATS}
+    if len(formats) != 1 or len(suffixes) != 1:
+        shown = ", ".join(sorted(s or "(none)" for s in suffixes))
+        raise StorageError(
+            f"cannot read the folder {uri}: its files must share one known format, found {shown}; "
+            "name a glob such as 'folder/*.parquet'"
+        )
+    return formats.pop()
+
+
+def _glob_for(uri: str, files: list[str]) -> str:
+    suffix = Path(files[0]).suffix
+    return f"{uri.rstrip('/')}/**/*{suffix}"
+
+
+def _glob_base(uri: str) -> str:
+    bare = uri.split("://", 1)[-1]
+    cut = min((bare.find(ch) for ch in "*?[" if ch in bare), default=len(bare))
+    return bare[:cut].rsplit("/", 1)[0]

@@ -6,7 +6,7 @@ from pathlib import PurePosixPath
 
 from glacier.errors import StorageError
 
-__all__ = ["FORMATS", "format_of"]
+__all__ = ["FORMATS", "SUFFIX", "format_of", "has_suffix", "is_glob"]
 
 #: Suffix -> format name.
 FORMATS: dict[str, str] = {
@@ -19,6 +19,18 @@ FORMATS: dict[str, str] = {
     ".arrow": "ipc",
     ".feather": "ipc",
 }
+#: Format name -> the suffix Glacier writes.
+SUFFIX: dict[str, str] = {"parquet": ".parquet", "csv": ".csv", "ndjson": ".ndjson", "ipc": ".arrow"}
+
+
+def has_suffix(path: str) -> bool:
+    """Whether the last segment of ``path`` has a suffix (``data`` is a folder, ``a.csv`` is not)."""
+    return bool(PurePosixPath(path.rstrip("/")).suffix) and not path.endswith("/")
+
+
+def is_glob(path: str) -> bool:
+    """Whether ``path`` holds a glob character."""
+    return any(ch in path for ch in "*?[")
 
 
 def format_of(path: str, *, default: str | None = None) -> str:

@@ -1,24 +1,47 @@
 """Reading and writing frames: polars for the formats, fsspec for the bytes.
 
-Writes are atomic: a local write goes to a temporary file in the same folder
-and is renamed over the target; an object-store write is one object PUT (or a
-multipart upload completed only on success), so readers see the old object or
-the whole new one, never a part.
+Writes are atomic. A frame is first serialised completely to a temporary local
+file (a ``LazyFrame`` streams into it), and only then published:
+
+- on the local disk by ``os.replace`` over the target;
+- on an object store by ``fs.put_file``: one PUT, or a multipart / resumable /
+  block upload that the store makes visible only when it is completed (s3fs
+  aborts the multipart upload on failure, gcsfs cancels the resumable session,
+  Azure commits the block list last).
+
+So a reader sees the old object or the whole new one, never a part, and a
+failure (a bad plan, a dropped connection) leaves the old object as it was.
+fsspec's buffered ``open(..., "wb")`` is deliberately not used: its ``__exit__``
+commits whatever was written even when the block raised.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from glacier.errors import StorageError
+from glacier.storage.formats import SUFFIX
 
-__all__ = ["scan", "write_frame", "write_local", "SCANNERS"]
+__all__ = [
+    "SCANNERS",
+    "HIVE_NULL",
+    "scan",
+    "read_bytes",
+    "serialise",
+    "write_local",
+    "write_partitioned_local",
+    "partition_files",
+    "upload",
+]
 
 SCANNERS: dict[str, Callable[..., pl.LazyFrame]] = {
     "parquet": pl.scan_parquet,
@@ -32,22 +55,31 @@ _READERS: dict[str, Callable[..., pl.DataFrame]] = {
     "ndjson": pl.read_ndjson,
     "ipc": pl.read_ipc,
 }
+#: Folder name polars (and Hive) use for a null partition value.
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+#: Formats whose polars scanners read hive-partitioned folders themselves.
+HIVE_NATIVE = frozenset({"parquet", "ipc"})
 
 
 def scan(
-    source: Any, fmt: str, *, storage_options: dict[str, Any] | None = None, **kwargs: Any
+    source: Any,
+    fmt: str,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    hive: bool | None = None,
+    **kwargs: Any,
 ) -> pl.LazyFrame:
-    """Lazily scan ``source`` (a path, URI or glob) in format ``fmt``."""
+    """Lazily scan ``source`` (a path, URI, glob or list of them) in format ``fmt``."""
     if storage_options:
         kwargs["storage_options"] = storage_options
-    if fmt == "parquet" and "hive_partitioning" not in kwargs:
-        kwargs["hive_partitioning"] = None
+    if fmt in HIVE_NATIVE and "hive_partitioning" not in kwargs:
+        kwargs["hive_partitioning"] = hive
     return SCANNERS[fmt](source, **kwargs)
 
 
-def read_bytes(data: bytes | Any, fmt: str) -> pl.DataFrame:
+def read_bytes(data: bytes | Any, fmt: str, **kwargs: Any) -> pl.DataFrame:
     """Read one object's bytes (or a file object) in format ``fmt``."""
-    return _READERS[fmt](data)
+    return _READERS[fmt](data, **kwargs)
 
 
 def _write(df: pl.DataFrame, target: Any, fmt: str) -> None:
@@ -74,32 +106,137 @@ def _sink(lf: pl.LazyFrame, target: str, fmt: str) -> None:
         lf.sink_ipc(target)
 
 
+def serialise(frame: pl.DataFrame | pl.LazyFrame, path: str | Path, fmt: str) -> int | None:
+    """Write ``frame`` to the local file ``path``; return the rows when known.
+
+    A ``LazyFrame`` is streamed (``sink_*``), so it never has to fit in memory.
+    """
+    if isinstance(frame, pl.LazyFrame):
+        _sink(frame, str(path), fmt)
+        return None
+    _write(frame, str(path), fmt)
+    return frame.height
+
+
+@contextmanager
+def _sibling_temp(target: Path, *, folder: bool = False) -> Iterator[Path]:
+    tmp = target.parent / f".{target.name}.glacier-tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        if folder:
+            tmp.mkdir()
+        yield tmp
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
 def write_local(frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str) -> int | None:
     """Atomically write ``frame`` to the local ``path``; return the rows written when known."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.glacier-tmp-{uuid.uuid4().hex[:12]}"
-    rows: int | None = None
-    try:
-        if isinstance(frame, pl.LazyFrame):
-            _sink(frame, str(tmp), fmt)
-        else:
-            _write(frame, str(tmp), fmt)
-            rows = frame.height
+    if target.is_dir():
+        raise StorageError(f"cannot write {path}: it is a folder (a partitioned dataset); delete it first")
+    with _sibling_temp(target) as tmp:
+        rows = serialise(frame, tmp, fmt)
         os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return rows
 
 
-def write_frame(frame: pl.DataFrame | pl.LazyFrame, fs: Any, uri: str, fmt: str, **open_kwargs: Any) -> int:
-    """Write ``frame`` to an object store through ``fs`` as one object.
+def partition_files(
+    frame: pl.DataFrame | pl.LazyFrame, root: Path, fmt: str, partition_by: list[str]
+) -> list[str]:
+    """Write ``frame`` as a Hive-partitioned dataset under the local folder ``root``.
 
-    The frame is serialised in memory first and uploaded with a single
-    ``open(..., "wb")`` whose object appears only when the upload completes.
+    Returns the relative paths written (``"year=2024/part-0.parquet"`` ...). The
+    partition columns are kept in the folder names only, as Hive does.
     """
     df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-    with fs.open(uri, "wb", **open_kwargs) as fh:
-        _write(df, fh, fmt)
-    return df.height
+    missing = [c for c in partition_by if c not in df.columns]
+    if missing:
+        raise StorageError(
+            f"cannot partition by {missing}: no such column (the frame has {', '.join(df.columns)})"
+        )
+    written: list[str] = []
+    groups = df.partition_by(partition_by, as_dict=True, maintain_order=True, include_key=False)
+    for key, part in sorted(groups.items(), key=lambda item: [str(v) for v in item[0]]):
+        folder = "/".join(
+            f"{col}={HIVE_NULL if value is None else _hive_value(value)}"
+            for col, value in zip(partition_by, key, strict=True)
+        )
+        rel = f"{folder}/part-0{SUFFIX[fmt]}"
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _write(part, str(dest), fmt)
+        written.append(rel)
+    return written
+
+
+def _hive_value(value: Any) -> str:
+    from urllib.parse import quote
+
+    return quote(str(value), safe="-_.~ :")
+
+
+def write_partitioned_local(
+    frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str, partition_by: list[str]
+) -> list[str]:
+    """Atomically replace the local folder ``path`` by a partitioned dataset.
+
+    The new dataset is built in a sibling folder, then swapped in with two renames.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_file():
+        raise StorageError(f"cannot write a partitioned dataset at {path}: a file is there; delete it first")
+    with _sibling_temp(target, folder=True) as tmp:
+        written = partition_files(frame, tmp, fmt, partition_by)
+        if target.exists():
+            with _sibling_temp(target) as old:
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    return written
+
+
+def upload(frame: pl.DataFrame | pl.LazyFrame, fs: Any, uri: str, fmt: str, **put_kwargs: Any) -> int | None:
+    """Serialise ``frame`` to a temporary file, then publish it to ``uri`` in one upload."""
+    with tempfile.TemporaryDirectory(prefix="glacier-") as tmpdir:
+        local = Path(tmpdir) / f"object{SUFFIX[fmt]}"
+        rows = serialise(frame, local, fmt)
+        fs.put_file(str(local), uri, **put_kwargs)
+    return rows
+
+
+def upload_partitioned(
+    frame: pl.DataFrame | pl.LazyFrame,
+    fs: Any,
+    uri: str,
+    fmt: str,
+    partition_by: list[str],
+    **put_kwargs: Any,
+) -> list[str]:
+    """Write a partitioned dataset under ``uri``: every file whole, stale files removed last."""
+    with tempfile.TemporaryDirectory(prefix="glacier-") as tmpdir:
+        root = Path(tmpdir)
+        written = partition_files(frame, root, fmt, partition_by)
+        base = uri.rstrip("/")
+        for rel in written:
+            fs.put_file(str(root / rel), f"{base}/{rel}", **put_kwargs)
+    fs.invalidate_cache(base)
+    try:
+        existing = fs.find(base)
+    except FileNotFoundError:
+        existing = []
+    keep = {f"{_strip(base)}/{rel}" for rel in written}
+    stale = [p for p in existing if _strip(p) not in keep]
+    if stale:
+        fs.rm(stale)
+    return written
+
+
+def _strip(path: str) -> str:
+    return path.split("://", 1)[-1].rstrip("/")

@@ -1,0 +1,125 @@
+"""Turn what storage libraries raise into one-line ``StorageError`` messages.
+
+Botocore, aiohttp, azure-core, gcsfs and polars each signal "no such object",
+"access denied" and "cannot connect" differently; :func:`storage_errors` maps
+them to a message naming the URI and what to check. Secrets are scrubbed from
+anything that is echoed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from glacier.errors import GlacierError, StorageError
+
+__all__ = ["Hints", "storage_errors", "classify", "scrub"]
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What a user should check, per cloud (shown in error messages)."""
+
+    credentials: str = "the credentials"
+    endpoint: str = "the endpoint"
+    secrets: tuple[str, ...] = ()
+
+
+_MISSING_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|No such container", re.I)
+_MISSING = re.compile(r"NoSuchKey|BlobNotFound|not ?found|No such file|does not exist|404", re.I)
+_DENIED = re.compile(
+    r"AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|AuthorizationFailure|"
+    r"AuthenticationFailed|Forbidden|Unauthorized|InvalidToken|ExpiredToken|\b40[13]\b|"
+    r"credentials|NoCredentials",
+    re.I,
+)
+_UNREACHABLE = re.compile(
+    r"Connect(ion)?(Error| refused|Timeout| reset| aborted)|Cannot connect|Could not connect|"
+    r"EndpointConnectionError|ServiceRequestError|timed? ?out|Name or service not known|"
+    r"ClientConnectorError|ServerDisconnected|Connection closed|ConnectionClosedError",
+    re.I,
+)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``***`` and squeezed to one line."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    text = re.sub(r"(AccountKey|SharedAccessSignature|sig|secret[_a-z]*|token)=([^;&\s]+)", r"\1=***", text)
+    return " ".join(text.split())[:300]
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(out) < 8:
+        out.append(current)
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return out
+
+
+def classify(exc: BaseException) -> str | None:
+    """``"missing-bucket"``, ``"missing"``, ``"denied"``, ``"unreachable"`` or ``None``."""
+    chain = _chain(exc)
+    for err in chain:
+        name = type(err).__name__
+        text = f"{name} {err}"
+        if _MISSING_BUCKET.search(text):
+            return "missing-bucket"
+        if isinstance(err, PermissionError) or _DENIED.search(name):
+            return "denied"
+        if isinstance(err, ConnectionError | TimeoutError) or _UNREACHABLE.search(name):
+            return "unreachable"
+        if isinstance(err, FileNotFoundError):
+            return "missing"
+    for err in chain:
+        text = f"{type(err).__name__} {err}"
+        if _UNREACHABLE.search(text):
+            return "unreachable"
+        if _DENIED.search(text):
+            return "denied"
+        if _MISSING.search(text):
+            return "missing"
+    return None
+
+
+@contextlib.contextmanager
+def storage_errors(uri: str, action: str, hints: Hints, *, bucket: str = "") -> Iterator[None]:
+    """Re-raise storage failures inside the block as one-line ``StorageError``.
+
+    Errors that are not about storage (a polars compute error in the user's
+    plan, a ``KeyboardInterrupt``) pass through unchanged.
+    """
+    try:
+        yield
+    except GlacierError:
+        raise
+    except Exception as exc:
+        kind = classify(exc)
+        if kind is None:
+            if isinstance(exc, OSError):
+                detail = scrub(f"{type(exc).__name__}: {exc}", hints.secrets)
+                raise StorageError(f"cannot {action} {uri}: {detail}") from None
+            raise
+        raise StorageError(message(kind, uri, action, hints, bucket=bucket)) from None
+
+
+def message(kind: str, uri: str, action: str, hints: Hints, *, bucket: str = "") -> str:
+    """The one-line message for a failure ``kind``."""
+    if kind == "missing-bucket":
+        return (
+            f"cannot {action} {uri}: bucket {bucket!r} does not exist; create it "
+            f"(or check the name and {hints.endpoint})"
+        )
+    if kind == "missing":
+        return f"no object at {uri}: write it first or check the bucket and path"
+    if kind == "denied":
+        return f"cannot {action} {uri}: access denied; check {hints.credentials}"
+    return (
+        f"cannot {action} {uri}: the storage endpoint is unreachable; check {hints.endpoint} and the network"
+    )
