@@ -127,6 +127,10 @@ def layout(graph: Graph) -> DagLayout:
     return out
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _short(label: str, limit: int = 22) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
@@ -254,7 +258,8 @@ def graph_bundle(
             details[nid] = "last run: " + ", ".join(bits)
     executors = {n.task.executor.name for n in graph.nodes.values()}
     head = (
-        f"{title}: {len(graph.nodes)} tasks on {len(executors)} executor(s), {len(graph.buckets)} bucket(s)"
+        f"{title}: {_count(len(graph.nodes), 'task')} on {_count(len(executors), 'executor')}, "
+        f"{_count(len(graph.buckets), 'bucket')}"
     )
     text = head + "\n" + dag_text(graph, statuses)
     svg = dag_svg(graph, statuses=statuses, details=details)

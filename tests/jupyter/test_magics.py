@@ -172,3 +172,51 @@ def test_run_cell_shows_objects(shell):
     formatted, _ = shell.display_formatter.format(shell.user_ns["simple_pipeline"])
     assert "text/html" in formatted and "<svg" in formatted["text/html"]
     assert formatted["text/plain"].startswith("<Pipeline simple()>")
+
+
+def test_plain_ipython_terminal_shows_text(tmp_path):
+    """A real terminal IPython (stdin piped): displays are text, mistakes one line."""
+    import os
+    import subprocess
+    import sys
+
+    session = "\n".join(
+        [
+            "%load_ext glacier",
+            "from glacier import Provider, pipeline",
+            "from glacier.config import LocalConfig",
+            "import polars as pl",
+            f"provider = Provider(config=LocalConfig(base_path={str(tmp_path)!r}))",
+            "ex = provider.local()",
+            "@ex.task()",
+            "def numbers() -> pl.DataFrame:",
+            "    return pl.DataFrame({'x': [1, 2, 3]})",
+            "",
+            "@pipeline(name='nums')",
+            "def nums():",
+            "    return numbers()",
+            "",
+            "nums",
+            "%glacier preview nums -n 2",
+            "%glacier run nums",
+            "%glacier dag nope",
+            "exit",
+            "",
+        ]
+    )
+    env = {**os.environ, "GLACIER_PROGRESS": "0", "GLACIER_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner", "--colors=NoColor"],
+        input=session,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    out = done.stdout + done.stderr
+    assert "<Pipeline nums()>: 1 task on 1 executor, 0 buckets" in out
+    assert "Preview of nums.numbers · first 2 row(s), 1 column(s)" in out
+    assert "numbers  done" in out
+    assert "UsageError: name 'nope' is not defined in this notebook" in out
+    assert "Traceback" not in out
