@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from glacier.graph import Node
     from glacier.task import Task
 
-__all__ = ["DistributedRunner", "DaskCluster", "Shipped", "Staged", "SHIP_THRESHOLD"]
+__all__ = ["DistributedRunner", "DaskCluster", "Shipped", "Staged", "SHIP_THRESHOLD", "close_clients"]
 
 #: Frames up to this many bytes travel with the task; larger ones go through storage.
 SHIP_THRESHOLD = 64 * 1024 * 1024
@@ -138,6 +138,22 @@ def run_on_worker(
 
 
 # -- clusters ----------------------------------------------------------------------------------
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def close_clients(address: str | None = None) -> None:
+    """Close the kept clients (of ``address``, or all): call it before stopping a scheduler."""
+    with _CLIENTS_LOCK:
+        doomed = [a for a in _CLIENTS if address is None or a == address]
+        clients = [_CLIENTS.pop(a) for a in doomed]
+    for client in clients:
+        try:
+            client.close()
+        except Exception:
+            pass
+
+
 class DaskCluster:
     """A client for one ``DaskConfig``: connected to ``address``, or to a LocalCluster it owns."""
 
@@ -148,7 +164,13 @@ class DaskCluster:
         self.config = config
         self.cluster: Any = None
         if config.address:
-            self.client = distributed.Client(config.address, set_as_default=False, timeout="30s")
+            # clients of running schedulers are kept for the session (connecting costs ~0.1 s)
+            with _CLIENTS_LOCK:
+                client = _CLIENTS.get(config.address)
+                if client is None or client.status not in ("running", "connecting"):
+                    client = distributed.Client(config.address, set_as_default=False, timeout="30s")
+                    _CLIENTS[config.address] = client
+            self.client = client
         else:
             # a dead worker is one attempt: Glacier's own retries decide what happens next
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
@@ -163,11 +185,12 @@ class DaskCluster:
             self.client = distributed.Client(self.cluster, set_as_default=False)
 
     def close(self) -> None:
+        if self.cluster is None:
+            return  # a shared client of a running scheduler: kept
         try:
             self.client.close()
         finally:
-            if self.cluster is not None:
-                self.cluster.close()
+            self.cluster.close()
 
 
 # -- the runner -----------------------------------------------------------------------------------
@@ -323,50 +346,60 @@ class DistributedRunner(LocalRunner):
         outer = node.task
         timeout = outer.timeout
 
-        def submit(job: _Job) -> None:
-            job.future = client.submit(
+        def submit(batch: list[_Job]) -> None:
+            # one client.map: a single message to the scheduler for the whole batch
+            tag = uuid.uuid4().hex[:8]
+            futures = client.map(
                 run_on_worker,
-                task,
-                job.args,
-                job.kwargs,
-                self.ship_threshold,
-                self.staging,
-                job.into,
-                key=f"{node.id}-{job.index}-{uuid.uuid4().hex[:8]}",
+                [task] * len(batch),
+                [job.args for job in batch],
+                [job.kwargs for job in batch],
+                [self.ship_threshold] * len(batch),
+                [self.staging] * len(batch),
+                [job.into for job in batch],
+                key=[f"{node.id}-{job.index}-{job.attempt}-{tag}" for job in batch],
                 pure=False,
             )
-            job.started = time.monotonic()
-            live[job.future] = job
+            now = time.monotonic()
+            for job, future in zip(batch, futures, strict=True):
+                job.future, job.started = future, now
+                live[future] = job
             with self._lock:
-                self._futures.add(job.future)
+                self._futures.update(futures)
 
         def forget(future: Any) -> None:
             live.pop(future, None)
             with self._lock:
                 self._futures.discard(future)
 
-        for job in jobs:
-            submit(job)
+        finished: list[tuple[int, Any]] = []
+        submit(jobs)
         try:
             while live:
                 if self._cancelled.is_set():
                     raise TaskCancelledError(f"{node.id}: the run was interrupted")
-                wait_for = self.poll_interval * 10
+                wait_for = self.poll_interval * 5
                 if timeout is not None:
                     oldest = min(j.started for j in live.values())
                     wait_for = max(0.0, min(wait_for, oldest + timeout - time.monotonic()))
                 try:
                     with client.as_current():
-                        done, _ = wait(list(live), timeout=wait_for, return_when="FIRST_COMPLETED")
+                        # all at once (one round trip); failures are picked up every poll
+                        wait(list(live), timeout=wait_for, return_when="ALL_COMPLETED")
                 except TimeoutError:
-                    done = set()
+                    pass
                 now = time.monotonic()
+                done = [f for f in live if f.done()]
                 for future in done:
+                    if future.status == "finished":
+                        finished.append((live[future].index, future))
+                        forget(future)
+                again: list[_Job] = []
+                for future in done:
+                    if future.status == "finished":
+                        continue
                     job = live[future]
                     forget(future)
-                    if future.status == "finished":
-                        results[job.index] = _unpack(future.result())
-                        continue
                     if future.status == "cancelled":
                         raise TaskCancelledError(f"{node.id}: its Dask future was cancelled")
                     exc = future.exception()
@@ -377,7 +410,9 @@ class DistributedRunner(LocalRunner):
                     if self._cancelled.wait(delay):
                         raise TaskCancelledError(f"{node.id}: the run was interrupted")
                     job.attempt += 1
-                    submit(job)
+                    again.append(job)
+                if again:
+                    submit(again)
                 if timeout is not None:
                     for job in list(live.values()):
                         if now - job.started >= timeout:
@@ -393,6 +428,9 @@ class DistributedRunner(LocalRunner):
             if pending:
                 client.cancel(pending, force=True)
             raise
+        values = client.gather([future for _, future in finished])  # one round trip for all results
+        for (index, _), value in zip(finished, values, strict=True):
+            results[index] = _unpack(value)
         return results
 
     def _retried(self, node: Node, attempt: int, exc: BaseException) -> None:

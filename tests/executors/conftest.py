@@ -25,6 +25,9 @@ def dask_address():
     try:
         yield cluster.scheduler_address
     finally:
+        from glacier.run.distributed import close_clients
+
+        close_clients(cluster.scheduler_address)
         cluster.close()
 
 
