@@ -7,6 +7,7 @@ export, GitHub's notebook viewer, a kernel without anywidget).
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -58,14 +59,16 @@ def layout(graph: Graph) -> DagLayout:
     one barycentre pass to reduce crossings)."""
     out = DagLayout()
     preds: dict[str, list[str]] = {}
+    tips: dict[int, str] = {}  # one tooltip per task, however often it is called
     for node in graph.nodes.values():
         ex = node.task.executor
         if ex.name not in out.executors:
             out.executors[ex.name] = (ex.kind, color_for(len(out.executors)))
-        sig = fmt_signature(node.task.name, node.task.signature)
-        out.nodes[node.id] = DagNode(
-            node.id, node.id, "task", ex.name, f"{sig}\nexecutor: {ex.name} ({ex.kind}, {ex.service})"
-        )
+        tip = tips.get(id(node.task))
+        if tip is None:
+            sig = fmt_signature(node.task.name, node.task.signature)
+            tip = tips[id(node.task)] = f"{sig}\nexecutor: {ex.name} ({ex.kind}, {ex.service})"
+        out.nodes[node.id] = DagNode(node.id, node.id, "task", ex.name, tip)
         preds[node.id] = list(node.upstream)
     for node in graph.nodes.values():
         written = {id(b) for b in node.writes}
@@ -107,7 +110,8 @@ def layout(graph: Graph) -> DagLayout:
             node.layer = max(0, min(out.nodes[c].layer for c in succ[nid]) - 1)
 
     layers: dict[int, list[DagNode]] = {}
-    for nid in topo + [n for n in out.nodes if n not in set(topo)]:
+    placed = set(topo)
+    for nid in topo + [n for n in out.nodes if n not in placed]:
         layers.setdefault(out.nodes[nid].layer, []).append(out.nodes[nid])
     tallest = max((len(v) for v in layers.values()), default=0)
     for index in sorted(layers):
@@ -125,6 +129,12 @@ def layout(graph: Graph) -> DagLayout:
     out.width = 2 * PAD + n_layers * NODE_W + max(0, n_layers - 1) * GAP_X
     out.height = 2 * PAD + tallest * NODE_H + max(0, tallest - 1) * GAP_Y
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _esc_tip(tip: str) -> str:
+    """Escaped tooltips, memoised: a task called many times shares one tooltip."""
+    return esc(tip)
 
 
 def _count(n: int, word: str) -> str:
@@ -182,7 +192,7 @@ def dag_svg(
         badge = f" · {status}" if status else ""
         parts.append(
             f'<g class="glacier-task" data-id="{esc(node.id)}" data-status="{esc(status or "")}">'
-            f"<title>{esc(tip)}{esc(badge)}</title>"
+            f"<title>{_esc_tip(tip)}{esc(badge)}</title>"
             f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="5" fill="#fff"/>'
             f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="5" '
             f'fill="{colour}" fill-opacity="0.15" stroke="{stroke}" stroke-width="{width}"/>'
