@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
-import inspect
-import json
 import os
 import sys
-import traceback
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where used: `glacier --help` imports as little as it can
+    import inspect
+    from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["main", "build_parser", "UsageError", "load_pipeline", "parse_params"]
 
@@ -147,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except Exception as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         print(f"glacier: error: {_one_line(exc)}", file=sys.stderr)
         if not verbose and not isinstance(exc, UsageError) and _is_internal(exc):
@@ -179,6 +180,8 @@ def _split_target(target: str) -> tuple[str, str | None]:
 
 
 def _import_module(ref: str) -> Any:
+    from pathlib import Path
+
     looks_like_path = ref.endswith(".py") or "/" in ref or os.sep in ref
     if looks_like_path:
         path = Path(ref)
@@ -204,6 +207,9 @@ def _import_module(ref: str) -> Any:
 
 
 def _import_file(path: Path) -> Any:
+    import importlib.util
+    from pathlib import Path
+
     folder = str(path.parent)
     if folder not in sys.path:  # so the module's own imports and Dask workers find it
         sys.path.insert(0, folder)
@@ -271,6 +277,8 @@ _FALSE = {"0", "false", "no", "off", "n"}
 def parse_params(pipe: Any, items: Sequence[str]) -> dict[str, Any]:
     """``["day=2024-02-01", "n=3"]`` as keyword arguments for ``pipe``, converted to the
     parameters' types (from their annotation, else from their default)."""
+    import inspect
+
     params = pipe.signature.parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     names = [n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
@@ -308,6 +316,8 @@ def _convert(pipe: Any, param: inspect.Parameter | None, key: str, raw: str) -> 
         raise UsageError(
             f"--param {key}={raw}: {raw!r} is not a valid {name} (parameter {key!r} of pipeline {pipe.name!r})"
         ) from None
+    import json
+
     try:  # no type known: a JSON literal if it is one (3, 1.5, true, [1, 2]), else the text
         return json.loads(raw)
     except ValueError:
@@ -315,6 +325,8 @@ def _convert(pipe: Any, param: inspect.Parameter | None, key: str, raw: str) -> 
 
 
 def _param_type(param: inspect.Parameter | None) -> Any:
+    import inspect
+
     if param is None:
         return None
     ann = param.annotation
@@ -370,6 +382,8 @@ def _cmd_dag(args: argparse.Namespace) -> int:
     if not args.svg and not args.html:
         print(_dag_text(graph))
         return 0
+    from pathlib import Path
+
     from glacier.export.dag import dag_html
 
     svg = _svg(pipe, graph)
@@ -381,24 +395,29 @@ def _cmd_dag(args: argparse.Namespace) -> int:
 
 
 def _svg(pipe: Any, graph: Any) -> str:
-    """The SVG from :mod:`glacier.display` when it offers one, else the exporter's own."""
-    try:
-        display = importlib.import_module("glacier.display")
-    except ImportError:
-        display = None
-    for name in ("dag_svg", "pipeline_svg", "graph_svg", "svg"):
-        fn = getattr(display, name, None)
+    """The SVG of :mod:`glacier.display` (the notebook's static DAG) when it offers one,
+    else the exporter's own; made a standalone SVG document either way."""
+    svg = None
+    for module, name in (("glacier.display.dag", "dag_svg"), ("glacier.display", "dag_svg")):
+        try:
+            fn = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
         if callable(fn):
-            for arg in (pipe, graph):
-                try:
-                    out = fn(arg)
-                except (TypeError, AttributeError):
-                    continue
-                if isinstance(out, str) and "<svg" in out:
-                    return out
-    from glacier.export.dag import dag_svg
+            try:
+                out = fn(graph)
+            except (TypeError, AttributeError, ValueError):
+                continue
+            if isinstance(out, str) and "<svg" in out:
+                svg = out
+                break
+    if svg is None:
+        from glacier.export.dag import dag_svg
 
-    return dag_svg(graph)
+        svg = dag_svg(graph)
+    if "xmlns=" not in svg.split(">", 1)[0]:
+        svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+    return svg if svg.endswith("\n") else svg + "\n"
 
 
 def _dag_text(graph: Any) -> str:

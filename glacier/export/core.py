@@ -139,6 +139,7 @@ def _export(cells: list[Cell], *, label: str, pipeline: str | None, base: str | 
         for run in cleaned.runs if cleaned is not None else ():
             if run.pipeline in analyzer.analysis.pipelines:
                 args = [f'mode="{run.mode}"'] if run.mode else []
+                args += run.params
                 analyzer.analysis.runs.append(Run(run.pipeline, args, cell.number, run.line))
         analyzer.add(tree, source, cell.number, force=EXPORT_TAG in tags, comment=comment)
     analysis = analyzer.analysis

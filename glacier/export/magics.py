@@ -7,6 +7,8 @@ cell. ``%glacier run PIPELINE`` lines are remembered: they count as runs of the 
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ class MagicRun:
     pipeline: str
     mode: str | None
     line: int
+    params: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -81,6 +84,7 @@ def _capture_target(line: str) -> set[str]:
 
 
 def _glacier_run(line: str, lineno: int) -> MagicRun | None:
+    """``%glacier run NAME [--mode M] [--param k=v ...]``; values are Python literals, else text."""
     if not line.startswith("%glacier"):
         return None
     try:
@@ -90,9 +94,27 @@ def _glacier_run(line: str, lineno: int) -> MagicRun | None:
     if len(words) < 3 or words[0] != "%glacier" or words[1] != "run":
         return None
     mode = None
-    if "--mode" in words[3:]:
-        at = words.index("--mode")
-        mode = words[at + 1] if at + 1 < len(words) else None
-    else:
-        mode = next((w.split("=", 1)[1] for w in words[3:] if w.startswith("--mode=")), None)
-    return MagicRun(words[2], mode, lineno)
+    params: list[str] = []
+    rest = iter(words[3:])
+    for word in rest:
+        if word in ("--mode", "--param", "-p"):
+            option, value = word, next(rest, "")
+        elif word.startswith(("--mode=", "--param=")):
+            option, _, value = word.partition("=")
+        else:
+            continue
+        if option == "--mode":
+            mode = value
+        else:
+            key, sep, raw = value.partition("=")
+            if sep and key.isidentifier():
+                params.append(f"{key}={_literal(raw)}")
+    return MagicRun(words[2], mode, lineno, tuple(params))
+
+
+def _literal(raw: str) -> str:
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return json.dumps(raw)
+    return json.dumps(value) if isinstance(value, str) else repr(value)

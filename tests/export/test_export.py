@@ -74,6 +74,17 @@ def test_magics_shell_escapes_and_get_ipython_never_reach_the_module(tmp_path: P
     assert 'etl.run(mode="local")' in text  # %glacier run counts as the last run
 
 
+def test_glacier_run_magic_parameters_become_the_main_run(tmp_path: Path) -> None:
+    text = export(
+        tmp_path,
+        code(HEAD),
+        code(TASK),
+        code(PIPE),
+        code("%glacier run etl --mode distributed -p n=3 --param label='a b' -p day=2024-01-01"),
+    )
+    assert 'etl.run(mode="distributed", n=3, label="a b", day="2024-01-01")' in text
+
+
 def test_display_expressions_previews_widgets_and_runs_are_dropped(tmp_path: Path) -> None:
     text = export(
         tmp_path,
