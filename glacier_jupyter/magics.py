@@ -290,10 +290,16 @@ def _help(magics: GlacierMagics, args: Any) -> Any:
 
 def _this_notebook(ns: dict[str, Any]) -> str | None:
     """The notebook this kernel runs, where the frontend says (VS Code, Jupyter server)."""
+    found = None
     for value in (ns.get("__vsc_ipynb_file__"), ns.get("__session__"), os.environ.get("JPY_SESSION_NAME")):
         if isinstance(value, str) and value.endswith(".ipynb"):
-            return value
-    return None
+            # Jupyter names the session by the path from the server's root; the kernel
+            # runs in the notebook's folder, so the file name alone is what is found here.
+            for candidate in (value, Path(value).name):
+                if Path(candidate).is_file():
+                    return candidate
+            found = found or value
+    return found
 
 
 def _accepted(fn: Callable[..., Any], **candidates: Any) -> dict[str, Any]:

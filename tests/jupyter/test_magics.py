@@ -220,3 +220,41 @@ def test_plain_ipython_terminal_shows_text(tmp_path):
     assert "numbers  done" in out
     assert "UsageError: name 'nope' is not defined in this notebook" in out
     assert "Traceback" not in out
+
+
+def test_export_module_finds_the_notebook_from_the_session(shell, tmp_path, monkeypatch):
+    pytest.importorskip("glacier.export", reason="glacier.export (notebook export) is not in this tree yet")
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext glacier"),
+        nbformat.v4.new_code_cell(
+            "from glacier import Provider, pipeline\nfrom glacier.config import LocalConfig\nimport polars as pl\n"
+            "provider = Provider(config=LocalConfig(base_path='./data'))\nex = provider.local()\n"
+            "@ex.task()\ndef one() -> pl.DataFrame:\n    return pl.DataFrame({'a': [1]})\n"
+            "@pipeline(name='tiny')\ndef tiny():\n    return one()"
+        ),
+        nbformat.v4.new_code_cell("%glacier run tiny"),
+    ]
+    nbformat.write(nb, tmp_path / "work.ipynb")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(shell.user_ns, "__session__", "projects/demo/work.ipynb")  # path from the server root
+    shown = shell.run_line_magic("glacier", "export module tiny_module.py")
+    assert "exported work.ipynb -> tiny_module.py" in repr(shown)
+    text = (tmp_path / "tiny_module.py").read_text()
+    assert "def tiny" in text and "%glacier" not in text
+    monkeypatch.delitem(shell.user_ns, "__session__")
+    with pytest.raises(UsageError, match="cannot tell which notebook this kernel runs: pass --notebook"):
+        shell.run_line_magic("glacier", "export module again.py")
+    with pytest.raises(UsageError, match="notebook 'missing.ipynb' not found"):
+        shell.run_line_magic("glacier", "export module again.py --notebook missing.ipynb")
+
+
+def test_export_terraform(shell, tmp_path):
+    terraform = pytest.importorskip("glacier.terraform", reason="glacier.terraform is not in this tree yet")
+    if not hasattr(terraform, "export"):
+        pytest.skip("glacier.terraform.export is not in this tree yet")
+    out = tmp_path / "infra"
+    shown = shell.run_line_magic("glacier", f"export terraform simple_pipeline {out} --cloud aws")
+    assert "main.tf" in repr(shown) and (out / "main.tf").is_file()
