@@ -1,0 +1,65 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, identities, orchestrator)."
+  type        = string
+  default     = "every-kind"
+}
+
+variable "tags" {
+  description = "Tags (labels) put on every resource that takes them."
+  type        = map(string)
+  default = {
+    managed-by = "glacier"
+    pipeline   = "every-kind"
+  }
+}
+
+variable "databricks_host" {
+  description = "URL of the Databricks workspace that runs the cluster tasks."
+  type        = string
+  default     = "https://dbc-1.cloud.databricks.com"
+}
+
+variable "databricks_token" {
+  description = "Secret from DatabricksConfig.token: a Databricks access token; never stored in code."
+  type        = string
+  sensitive   = true
+}
+
+variable "subscription_id" {
+  description = "Azure subscription to deploy to."
+  type        = string
+}
+
+variable "location" {
+  description = "Azure region."
+  type        = string
+  default     = "eastus"
+}
+
+variable "resource_group_name" {
+  description = "Resource group to create."
+  type        = string
+  default     = "every-kind-rg"
+}
+
+variable "storage_account_name" {
+  description = "Storage account holding every container."
+  type        = string
+  default     = "gleverykind"
+}
+
+variable "subnet_id" {
+  description = "Subnet for virtual machines and private access."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Days to keep logs."
+  type        = number
+  default     = 365
+}
+
+variable "vm_admin_ssh_public_key" {
+  description = "SSH public key of the VMs' admin user."
+  type        = string
+}

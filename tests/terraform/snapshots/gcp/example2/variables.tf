@@ -1,0 +1,42 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, identities, orchestrator)."
+  type        = string
+  default     = "ml-inference"
+}
+
+variable "tags" {
+  description = "Tags (labels) put on every resource that takes them."
+  type        = map(string)
+  default = {
+    managed-by = "glacier"
+    pipeline   = "ml-inference"
+  }
+}
+
+variable "databricks_host" {
+  description = "URL of the Databricks workspace that runs the cluster tasks."
+  type        = string
+}
+
+variable "databricks_token" {
+  description = "Secret from DatabricksConfig.token: a Databricks access token; never stored in code."
+  type        = string
+  sensitive   = true
+}
+
+variable "project_id" {
+  description = "Google Cloud project to deploy to."
+  type        = string
+}
+
+variable "region" {
+  description = "Region for buckets, functions, clusters and workflows."
+  type        = string
+  default     = "us-central1"
+}
+
+variable "subnetwork" {
+  description = "Subnetwork (self link) for instances and clusters."
+  type        = string
+  default     = "default"
+}
