@@ -534,7 +534,7 @@ def test_gcp_and_azure_provider_configs_are_used():
             return source.scan()
 
         @pipeline(name="cfg")
-        def cfg():
+        def cfg(load=load, data=data):
             return load(data)
 
         variables = render(cfg)["variables.tf"]
