@@ -3,8 +3,10 @@ dead workers and retries, timeouts, staging at executor boundaries, Ctrl-C."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,6 +18,8 @@ import pytest
 from glacier import PipelineError, Provider, pipeline
 from glacier.config import DaskConfig, LambdaConfig, LocalConfig
 from glacier.errors import DeploymentRequiredError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -172,6 +176,22 @@ def test_timeout_on_dask(ns):
     assert time.monotonic() - start < 6
     assert ns.slow_pipeline.last_run.tasks["slow"].error.startswith("TaskTimeoutError")
     assert ns.slow_pipeline.run(mode="distributed", seconds=0.0).collect().height == 4
+
+
+def test_example2_dask_variant(tmp_path, monkeypatch, dask_address, capsys):
+    monkeypatch.setenv("GLACIER_EXAMPLE_DIR", str(tmp_path))
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", dask_address)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    sys.modules.pop("example2_dask", None)
+    example = importlib.import_module("example2_dask")
+    try:
+        example.main()
+    finally:
+        sys.modules.pop("example2_dask", None)
+    assert "same result with mode='local' and mode='distributed'" in capsys.readouterr().out
+    record = example.ml_pipeline.last_run
+    assert record.mode == "distributed" and record.status == "done"
+    assert (tmp_path / "data-lake" / "features" / "predictions.parquet").exists()
 
 
 def test_ctrl_c_cancels_running_futures(ns, dask_address):
