@@ -18,7 +18,7 @@ __all__ = ["AwsBackend"]
 _BOTO_CONFIG: dict[str, Any] = {
     "connect_timeout": 5,
     "read_timeout": 60,
-    "retries": {"max_attempts": 4, "mode": "standard"},
+    "retries": {"max_attempts": 3, "mode": "standard"},
 }
 #: Multipart part size: objects of two parts or more upload concurrently, in parts.
 _PART_SIZE = 16 * 2**20
@@ -77,7 +77,9 @@ class AwsBackend(Backend):
             kwargs["endpoint_url"] = endpoint
         if self.config.profile:  # type: ignore[attr-defined]
             kwargs["profile"] = self.config.profile  # type: ignore[attr-defined]
-        return s3fs.S3FileSystem(client_kwargs=client, config_kwargs=dict(_BOTO_CONFIG), **kwargs)
+        fs = s3fs.S3FileSystem(client_kwargs=client, config_kwargs=dict(_BOTO_CONFIG), **kwargs)
+        fs.retries = 2  # s3fs retries botocore's retries (5 x 4 by default): keep failures fast
+        return fs
 
     def hints(self, storage: StorageConfig | None) -> Hints:
         return Hints(
