@@ -45,9 +45,13 @@ def timeout_message(task: str, elapsed: float, timeout: float, where: str = "") 
     """``clean: ran 312 s, timeout is 300 s``."""
     suffix = f" ({where})" if where else ""
     return (
-        f"{task}: ran {elapsed:.0f} s, timeout is {timeout:g} s{suffix}; raise timeout= or split the work "
+        f"{task}: ran {_seconds(elapsed)} s, timeout is {timeout:g} s{suffix}; raise timeout= or split the work "
         "(task.map over partitions)"
     )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def memory_message(task: str, peak: float, config: Any) -> str:

@@ -76,6 +76,14 @@ class LocalRunner:
     # -- one task ----------------------------------------------------------------------
     def call_task(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one task where it belongs (here: this process) and return its value."""
+        if node.task.timeout is not None:
+            from glacier.run.timeouts import call_with_timeout
+
+            return call_with_timeout(
+                node.id,
+                lambda: node.task.call(args, kwargs, on_retry=lambda a, e: self._retried(node, a, e)),
+                node.task.timeout,
+            )
         return node.task.call(args, kwargs, on_retry=lambda attempt, exc: self._retried(node, attempt, exc))
 
     def _retried(self, node: Node, attempt: int, exc: BaseException) -> None:

@@ -1,0 +1,84 @@
+"""Executor features that need no cluster: per-task timeouts in this process, maps outside Dask."""
+
+from __future__ import annotations
+
+import time
+
+import polars as pl
+import pytest
+
+from glacier import PipelineError, Provider, pipeline
+from glacier.config import LocalConfig
+from glacier.errors import DefinitionError, StorageError
+
+
+@pytest.fixture
+def provider(tmp_path):
+    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+    for i in range(3):
+        provider.bucket(bucket="raw", path=f"parts/p{i}.csv").write(pl.DataFrame({"n": [i, i + 10]}))
+    return provider
+
+
+def test_timeout_in_this_process(provider):
+    ex = provider.local()
+
+    @ex.task(timeout=0.3)
+    def slow(seconds: float) -> int:
+        time.sleep(seconds)
+        return 1
+
+    @pipeline(name="slow_local")
+    def slow_local(seconds: float = 5.0):
+        return slow(seconds)
+
+    start = time.monotonic()
+    with pytest.raises(PipelineError, match=r"slow: ran 0\.\d s, timeout is 0.3 s \(in this process\)"):
+        slow_local.run(mode="local")
+    assert time.monotonic() - start < 3
+    assert slow_local.last_run.tasks["slow"].error.startswith("TaskTimeoutError")
+    assert slow_local.run(mode="local", seconds=0.0) == 1
+
+
+def test_map_in_local_mode_and_outside_a_pipeline(provider):
+    ex = provider.local()
+    parts = provider.bucket(bucket="raw", path="parts/*.csv")
+    out = provider.bucket(bucket="curated", path="doubled")
+
+    @ex.task()
+    def double(part) -> pl.LazyFrame:
+        return part.scan().with_columns(pl.col("n") * 2)
+
+    @pipeline(name="doubles")
+    def doubles():
+        return double.map(parts), double.map(parts, into=out)
+
+    combined, dataset = doubles.run(mode="local")
+    assert combined.collect()["n"].to_list() == [0, 20, 2, 22, 4, 24]
+    assert sorted(dataset.collect()["n"].to_list()) == [0, 2, 4, 20, 22, 24]
+    assert (
+        len(
+            list(
+                (provider.bucket(bucket="curated", path="doubled/part-*.parquet")).fs.glob(
+                    out.get_uri() + "/part-*.parquet"
+                )
+            )
+        )
+        == 3
+    )
+    assert [n.id for n in doubles.graph.nodes.values()] == ["double", "double_2"]
+    direct = double.map(parts)  # outside a pipeline: runs here, now
+    assert direct.collect().height == 6
+
+
+def test_map_errors_are_clear(provider):
+    ex = provider.local()
+
+    @ex.task()
+    def ident(part) -> pl.LazyFrame:
+        return part.scan()
+
+    with pytest.raises(StorageError, match="no partitions at"):
+        ident.map(provider.bucket(bucket="raw", path="nothing/*.parquet"))
+    with pytest.raises(DefinitionError, match="maps over the files of a bucket"):
+        ident.map(pl.DataFrame({"a": [1]}))
