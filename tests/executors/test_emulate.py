@@ -105,3 +105,25 @@ def test_partition_map_is_one_invocation_per_file(ns):
     assert out["part"].to_list() == [0, 0, 1, 1, 2, 2]
     assert len(set(out["pid"].to_list())) == 3
     assert os.getpid() not in out["pid"].to_list()
+
+
+def test_ctrl_c_kills_the_function_process(ns):
+    import signal
+    import threading
+
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ns.clean_it.run(mode="local", emulate=True, sleep=1.9)
+    finally:
+        timer.cancel()
+    record = ns.clean_it.last_run
+    assert record.status == "cancelled"
+    assert record.tasks["extract"].status == "done"
+    time.sleep(0.2)
+    after = {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+    assert after <= before  # the emulated function's process is gone
