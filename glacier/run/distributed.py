@@ -286,10 +286,20 @@ class DistributedRunner(LocalRunner):
                 cluster.close()
             except Exception:
                 pass
-        if "://" not in self.staging and os.path.isdir(self.staging):
-            import shutil
+        if "://" not in self.staging:
+            if os.path.isdir(self.staging):
+                import shutil
 
-            shutil.rmtree(self.staging, ignore_errors=True)
+                shutil.rmtree(self.staging, ignore_errors=True)
+            return
+        try:  # object-store staging: best effort, the run's prefix only
+            import fsspec
+
+            fs, path = fsspec.core.url_to_fs(self.staging)
+            if fs.exists(path):
+                fs.rm(path, recursive=True)
+        except Exception:
+            pass
 
     # -- one task ----------------------------------------------------------------------------
     def call_task(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
