@@ -227,7 +227,8 @@ def main() -> list[dict]:
     ROOT.mkdir(parents=True, exist_ok=True)
     rows = _cache(ROOT)
     with tempfile.TemporaryDirectory(prefix="glacier-bench-staging-") as staging:
-        os.environ.setdefault("GLACIER_STAGING", staging)
+        previous = os.environ.get("GLACIER_STAGING")
+        os.environ["GLACIER_STAGING"] = staging
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
             cluster = LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
@@ -239,6 +240,10 @@ def main() -> list[dict]:
 
             close_clients(cluster.scheduler_address)
             cluster.close()
+            if previous is None:
+                os.environ.pop("GLACIER_STAGING", None)
+            else:
+                os.environ["GLACIER_STAGING"] = previous
     return rows
 
 
