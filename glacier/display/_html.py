@@ -36,10 +36,10 @@ CSS = (
     ".glacier{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;"
     "color:var(--jp-ui-font-color1,#222);line-height:1.35}"
     ".glacier h4{margin:.2em 0 .4em;font-size:14px}"
-    ".glacier table{border-collapse:collapse;margin:.2em 0 .6em}"
-    ".glacier th,.glacier td{border-bottom:1px solid var(--jp-border-color2,#ddd);"
-    "padding:2px 8px;text-align:left;vertical-align:top}"
-    ".glacier th{font-weight:600}"
+    ".glacier table.gt{border-collapse:collapse;margin:.2em 0 .6em}"
+    ".glacier.glacier table.gt th,.glacier.glacier table.gt td{border-bottom:1px solid var(--jp-border-color2,#ddd);"
+    "padding:2px 8px;text-align:left;vertical-align:top;background:none}"
+    ".glacier.glacier table.gt th{font-weight:600}"
     ".glacier .muted{color:var(--jp-ui-font-color2,#777)}"
     ".glacier code{font-family:var(--jp-code-font-family,monospace);font-size:12px}"
     ".glacier .tag{display:inline-block;border-radius:3px;padding:0 5px;color:#fff;font-size:11px}"
@@ -79,7 +79,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, raw: bool = F
     body = "".join(
         "<tr>" + "".join(f"<td>{c if raw else esc(c)}</td>" for c in row) + "</tr>" for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<table class='gt'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def kv_rows(items: dict[str, Any]) -> str:
@@ -89,7 +89,7 @@ def kv_rows(items: dict[str, Any]) -> str:
     body = "".join(
         f"<tr><th>{esc(k)}</th><td><code>{esc(fmt_value(v))}</code></td></tr>" for k, v in items.items()
     )
-    return f"<table><tbody>{body}</tbody></table>"
+    return f"<table class='gt'><tbody>{body}</tbody></table>"
 
 
 def card(title: str, body: str) -> str:

@@ -45,7 +45,7 @@ def preview_bundle(p: Preview) -> dict[str, Any]:
         )
         body = (
             "<div style='display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap'>"
-            f"<div><table><thead><tr><th>column</th><th>type</th></tr></thead><tbody>{schema_rows}</tbody></table></div>"
+            f"<div><table class='gt'><thead><tr><th>column</th><th>type</th></tr></thead><tbody>{schema_rows}</tbody></table></div>"
             f"<div style='overflow:auto;max-width:100%'>{p.rows._repr_html_()}</div></div>"
         )
     html = (

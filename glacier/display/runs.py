@@ -29,7 +29,7 @@ def run_table_html(record: RunRecord) -> str:
         f"<th>{h}</th>"
         for h in ("task", "executor", "status", "duration", "rows", "cache hit", "attempts", "error")
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<table class='gt'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def timeline_svg(record: RunRecord, *, width: int = 560, row: int = 18) -> str:

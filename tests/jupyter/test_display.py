@@ -113,7 +113,7 @@ def test_run_record_bundle_table_and_timeline(etl):
     bundle = mimebundle(pipe.last_run)
     assert "done" in bundle["text/plain"] and "summarise" in bundle["text/plain"]
     html = bundle["text/html"]
-    assert "<table>" in html and "cache hit" in html
+    assert "<table class='gt'>" in html and "cache hit" in html
     (timeline,) = _svgs(html)
     assert timeline.get("class") == "glacier-timeline"
     # the pipeline display now carries each task's last status
