@@ -91,11 +91,20 @@ class TaskCache:
         The cache folder; created on first store.
     memory_items : int
         How many entries to keep in memory for fast same-process hits.
+    memory_frame_bytes : int
+        Lazy outputs larger than this are held as a scan of their file, not in memory.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, memory_items: int = 64) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        memory_items: int = 64,
+        memory_frame_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
         self.root = Path(root)
         self.memory_items = memory_items
+        self.memory_frame_bytes = memory_frame_bytes
         self._memory: OrderedDict[str, tuple[Any, dict[str, str]]] = OrderedDict()
         self._produced: dict[int, tuple[weakref.ref[Any] | Any, str]] = {}
         self._pending: dict[int, str] = {}
@@ -132,9 +141,17 @@ class TaskCache:
             key = self.key(node, args, kwargs)
         value = _materialise(value)
         writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
-        self._save(node, key, value, writes)
+        saved = self._save(node, key, value, writes)
+        held = value
+        if (
+            saved
+            and isinstance(value, pl.LazyFrame)
+            and value.collect().estimated_size() > self.memory_frame_bytes
+        ):
+            held = pl.scan_ipc(self._entry(key) / "value.arrow")  # big: later hits read the file
         with self._lock:
-            self._remember(key, value, writes)
+            self._remember(key, held, writes)
+            self._register(value, key)
         return value
 
     # -- keys ------------------------------------------------------------------------------
@@ -227,7 +244,7 @@ class TaskCache:
         except Exception:
             return None  # an unreadable entry is a miss; the next store replaces it
 
-    def _save(self, node: Node, key: str, value: Any, writes: dict[str, str]) -> None:
+    def _save(self, node: Node, key: str, value: Any, writes: dict[str, str]) -> bool:
         entry = self._entry(key)
         tmp_root = self.root / ".tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
@@ -244,7 +261,7 @@ class TaskCache:
                     data = pickle.dumps(value, protocol=5)
                 except Exception:
                     shutil.rmtree(tmp, ignore_errors=True)
-                    return  # not picklable: kept in memory only
+                    return False  # not picklable: kept in memory only
                 (tmp / "value.pkl").write_bytes(data)
             meta = {
                 "task": node.task.name,
@@ -266,6 +283,7 @@ class TaskCache:
                 os.rename(tmp, entry)  # atomic: the entry appears whole
             except OSError:
                 shutil.rmtree(tmp, ignore_errors=True)  # another writer won the race
+            return True
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

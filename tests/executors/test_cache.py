@@ -167,3 +167,17 @@ def test_default_folder_is_dot_glacier(monkeypatch, tmp_path):
     monkeypatch.delenv(cache.CACHE_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     assert cache.cache_dir() == Path(tmp_path / ".glacier" / "cache")
+
+
+def test_big_outputs_are_held_as_file_scans(env, monkeypatch):
+    from glacier.run.cache import default_cache
+
+    load, _, _ = env
+    mod, _ = load()
+    monkeypatch.setattr(default_cache(), "memory_frame_bytes", 0)
+    first = mod.cached_etl.run(mode="local").collect()
+    held = [value for value, _ in default_cache()._memory.values()]
+    assert held and all("arrow" in v.explain().lower() or "ipc" in v.explain().lower() for v in held)
+    mod.CALLS.clear()
+    assert mod.cached_etl.run(mode="local").collect().equals(first)
+    assert mod.CALLS == []
