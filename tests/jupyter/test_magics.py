@@ -258,3 +258,20 @@ def test_export_terraform(shell, tmp_path):
     out = tmp_path / "infra"
     shown = shell.run_line_magic("glacier", f"export terraform simple_pipeline {out} --cloud aws")
     assert "main.tf" in repr(shown) and (out / "main.tf").is_file()
+
+
+def test_loading_the_extension_stays_light():
+    """``%load_ext glacier`` imports neither polars nor pydantic (a fresh process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'glacier')\n"
+        "print(sorted(m for m in ('polars', 'pydantic', 'anywidget') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[]"
