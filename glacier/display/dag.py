@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from glacier.display._html import CSS, STATUS_COLORS, color_for, esc, fmt_seconds, fmt_signature
+from glacier.display._html import CSS, STATUS_COLORS, color_for, esc, fmt_signature
 
 if TYPE_CHECKING:
     from glacier.graph import Graph
@@ -258,9 +258,7 @@ def graph_bundle(
         statuses = {n: t.status for n, t in record.tasks.items() if n in graph.nodes}
     if record is not None:
         for nid, t in record.tasks.items():
-            bits = [t.status]
-            if t.duration is not None:
-                bits.append(fmt_seconds(t.duration))
+            bits = [t.status]  # no durations: the picture stays the same run after run (nbval)
             if t.rows is not None:
                 bits.append(f"{t.rows:,} rows")
             if t.error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from glacier.display._html import CSS, esc, fmt_seconds
+from glacier.display._html import CSS, esc
 
 if TYPE_CHECKING:
     from glacier.preview import Preview
@@ -13,10 +13,10 @@ __all__ = ["preview_bundle"]
 
 
 def _head(p: Preview) -> str:
+    # No timings here: a saved notebook's outputs stay the same run after run (nbval).
     bits = [f"Preview of {p.source}"]
     if p.rows is not None:
         bits.append(f"first {p.rows.height} row(s), {len(p.schema)} column(s)")
-    bits.append(f"in {fmt_seconds(p.elapsed)}")
     return " · ".join(bits)
 
 
