@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from glacier.config.execution import DatabricksConfig, EC2Config, EMRConfig, LambdaConfig
 from glacier.config.storage import S3Config
 from glacier.terraform.base import Renderer, output, ref, variable
-from glacier.terraform.hcl import Attr, Block, Call, Comment, template
+from glacier.terraform.hcl import Attr, Block, Call, Comment, Raw, template
 from glacier.terraform.plan import ARTIFACTS, BucketSpec, ExecutorSpec, Flow, Step
 
 __all__ = ["AwsRenderer"]
@@ -442,9 +441,6 @@ class AwsRenderer(Renderer):
         inst.block("root_block_device").add(
             Attr("encrypted", True), Attr("volume_size", cfg.disk_size_gb), Attr("volume_type", "gp3")
         )
-        inst.block("tags").attr(
-            "Name", template(f"${{var.name_prefix}}-{ex.ident.replace('_', '-')}")
-        ) if False else None
         return [*items, inst]
 
     def emr(self, ex: ExecutorSpec) -> list[Block]:
@@ -649,6 +645,13 @@ class AwsRenderer(Renderer):
                 },
                 "ResultSelector": {"id.$": "$.CommandId", "status.$": "$.Status"},
                 "ResultPath": f"$.{name}",
+                "Retry": [
+                    {
+                        "ErrorEquals": ["Ssm.InvocationDoesNotExistException"],
+                        "IntervalSeconds": 5,
+                        "MaxAttempts": 6,
+                    }
+                ],
             }
             done, failed = ("Success",), ("Cancelled", "TimedOut", "Failed", "Cancelling")
             path = f"$.{name}.status"
@@ -663,7 +666,7 @@ class AwsRenderer(Renderer):
                     "Method": "POST",
                     "Authentication": {"ConnectionArn": conn},
                     "RequestBody": {
-                        "job_id": f"${{databricks_job.{ex.ident}.id}}",
+                        "job_id": Raw(f"tonumber(databricks_job.{ex.ident}.id)"),
                         "job_parameters": {
                             "pipeline": flow.pipeline,
                             "task": step.node,
@@ -684,28 +687,36 @@ class AwsRenderer(Renderer):
                     "Authentication": {"ConnectionArn": conn},
                     "QueryParameters": {"run_id.$": f"States.Format('{{}}', $.{name}.id)"},
                 },
-                "ResultSelector": {
-                    "id.$": "$.ResponseBody.run_id",
-                    "status.$": "$.ResponseBody.state.result_state",
-                },
+                "ResultSelector": {"id.$": "$.ResponseBody.run_id", "state.$": "$.ResponseBody.state"},
                 "ResultPath": f"$.{name}",
             }
-            done, failed = ("SUCCESS",), ("FAILED", "TIMEDOUT", "CANCELED", "INTERNAL_ERROR")
-            path = f"$.{name}.status"
+            done, failed = (), ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
+            path = f"$.{name}.state.life_cycle_state"
         if retry:
             submit["Retry"] = retry
         submit["Next"] = f"{name}_wait"
         poll["Next"] = f"{name}_check"
+        choices: list[dict[str, Any]] = [
+            {"Variable": path, "StringEquals": s, "Next": f"{name}_done"} for s in done
+        ]
+        if not done:  # Databricks: done when TERMINATED with result_state SUCCESS
+            choices.append(
+                {
+                    "And": [
+                        {"Variable": path, "StringEquals": "TERMINATED"},
+                        {"Variable": f"$.{name}.state.result_state", "StringEquals": "SUCCESS"},
+                    ],
+                    "Next": f"{name}_done",
+                }
+            )
+        choices += [{"Variable": path, "StringEquals": s, "Next": f"{name}_failed"} for s in failed]
         states = {
             name: submit,
             f"{name}_wait": {"Type": "Wait", "Seconds": 30, "Next": f"{name}_poll"},
             f"{name}_poll": poll,
             f"{name}_check": {
                 "Type": "Choice",
-                "Choices": [
-                    *({"Variable": path, "StringEquals": s, "Next": f"{name}_done"} for s in done),
-                    *({"Variable": path, "StringEquals": s, "Next": f"{name}_failed"} for s in failed),
-                ],
+                "Choices": choices,
                 "Default": f"{name}_wait",
             },
             f"{name}_failed": {"Type": "Fail", "Error": "TaskFailed", "Cause": f"task {step.node} failed"},
@@ -902,6 +913,3 @@ def _tf_json(value: Any) -> Any:
     if isinstance(value, str) and "${" in value:
         return template(value)
     return value
-
-
-json  # noqa: B018  (kept for renderers that need literal JSON)

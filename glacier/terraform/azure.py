@@ -511,19 +511,68 @@ class AzureRenderer(Renderer):
                     "retryPolicy": retry,
                 },
             }
-        else:
+        else:  # Databricks Jobs API: submit, poll until TERMINATED, fail unless SUCCESS
+            auth = {"type": "ManagedServiceIdentity", "identity": identity, "audience": DATABRICKS_APP}
+            submit, poll = f"{step.ident}_submit", f"{step.ident}_poll"
+            state = f"body('{poll}')?['state']"
             action = {
-                "type": "Http",
-                "inputs": {
-                    "method": "POST",
-                    "uri": template("${var.databricks_host}/api/2.1/jobs/run-now"),
-                    "body": {"job_id": ref(f"databricks_job.{ex.ident}.id"), "job_parameters": body},
-                    "authentication": {
-                        "type": "ManagedServiceIdentity",
-                        "identity": identity,
-                        "audience": DATABRICKS_APP,
+                "type": "Scope",
+                "actions": {
+                    submit: {
+                        "type": "Http",
+                        "inputs": {
+                            "method": "POST",
+                            "uri": template("${var.databricks_host}/api/2.1/jobs/run-now"),
+                            "body": {
+                                "job_id": ref(f"tonumber(databricks_job.{ex.ident}.id)"),
+                                "job_parameters": body,
+                            },
+                            "authentication": auth,
+                            "retryPolicy": retry,
+                        },
+                        "runAfter": {},
                     },
-                    "retryPolicy": retry,
+                    f"{step.ident}_until": {
+                        "type": "Until",
+                        "expression": f"@equals({state}?['life_cycle_state'], 'TERMINATED')",
+                        "limit": {"count": 2880, "timeout": "PT24H"},
+                        "actions": {
+                            f"{step.ident}_delay": {
+                                "type": "Wait",
+                                "inputs": {"interval": {"count": 30, "unit": "Second"}},
+                                "runAfter": {},
+                            },
+                            poll: {
+                                "type": "Http",
+                                "inputs": {
+                                    "method": "GET",
+                                    "uri": template(
+                                        "${var.databricks_host}/api/2.1/jobs/runs/get?run_id=@{body('"
+                                        + submit
+                                        + "')?['run_id']}"
+                                    ),
+                                    "authentication": auth,
+                                },
+                                "runAfter": {f"{step.ident}_delay": ["Succeeded"]},
+                            },
+                        },
+                        "runAfter": {submit: ["Succeeded"]},
+                    },
+                    f"{step.ident}_check": {
+                        "type": "If",
+                        "expression": {"not": {"equals": [f"@{state}?['result_state']", "SUCCESS"]}},
+                        "actions": {
+                            f"{step.ident}_failed": {
+                                "type": "Terminate",
+                                "inputs": {
+                                    "runStatus": "Failed",
+                                    "runError": {"message": f"task {step.node} failed"},
+                                },
+                                "runAfter": {},
+                            }
+                        },
+                        "runAfter": {f"{step.ident}_until": ["Succeeded"]},
+                    },
                 },
             }
         action["runAfter"] = run_after

@@ -439,7 +439,10 @@ class GcpRenderer(Renderer):
                         "args": {
                             "url": template(f"{api}/run-now"),
                             "headers": auth,
-                            "body": {"job_id": ref(f"databricks_job.{ex.ident}.id"), "job_parameters": body},
+                            "body": {
+                                "job_id": ref(f"tonumber(databricks_job.{ex.ident}.id)"),
+                                "job_parameters": body,
+                            },
                         },
                         "result": "submitted",
                     }

@@ -12,6 +12,7 @@ and read back by downstream tasks; buckets are read and written as in the pipeli
 """
 
 import importlib
+import os
 import sys
 
 import polars as pl
@@ -40,6 +41,8 @@ def run_task(pipeline, task, run, staging):
     if isinstance(result, pl.LazyFrame):
         result = result.collect()
     if isinstance(result, pl.DataFrame):
+        if "://" not in base:  # a local staging folder (object stores need no folders)
+            os.makedirs(base, exist_ok=True)
         result.write_parquet(f"{base}/{task}.parquet")
         return {"task": task, "rows": result.height}
     return {"task": task}

@@ -1117,7 +1117,14 @@ resource "aws_sfn_state_machine" "every_kind" {
           "status.$" = "$.Status"
         }
         ResultPath = "$.enrich"
-        Next       = "enrich_check"
+        Retry = [
+          {
+            ErrorEquals     = ["Ssm.InvocationDoesNotExistException"]
+            IntervalSeconds = 5
+            MaxAttempts     = 6
+          },
+        ]
+        Next = "enrich_check"
       }
       enrich_check = {
         Type = "Choice"
@@ -1198,7 +1205,7 @@ resource "aws_sfn_state_machine" "every_kind" {
                     ConnectionArn = aws_cloudwatch_event_connection.dbx.arn
                   }
                   RequestBody = {
-                    job_id = databricks_job.dbx.id
+                    job_id = tonumber(databricks_job.dbx.id)
                     job_parameters = {
                       pipeline = "every_kind"
                       task     = "score"
@@ -1232,8 +1239,8 @@ resource "aws_sfn_state_machine" "every_kind" {
                   }
                 }
                 ResultSelector = {
-                  "id.$"     = "$.ResponseBody.run_id"
-                  "status.$" = "$.ResponseBody.state.result_state"
+                  "id.$"    = "$.ResponseBody.run_id"
+                  "state.$" = "$.ResponseBody.state"
                 }
                 ResultPath = "$.score"
                 Next       = "score_check"
@@ -1242,27 +1249,30 @@ resource "aws_sfn_state_machine" "every_kind" {
                 Type = "Choice"
                 Choices = [
                   {
-                    Variable     = "$.score.status"
-                    StringEquals = "SUCCESS"
-                    Next         = "score_done"
+                    And = [
+                      {
+                        Variable     = "$.score.state.life_cycle_state"
+                        StringEquals = "TERMINATED"
+                      },
+                      {
+                        Variable     = "$.score.state.result_state"
+                        StringEquals = "SUCCESS"
+                      },
+                    ]
+                    Next = "score_done"
                   },
                   {
-                    Variable     = "$.score.status"
-                    StringEquals = "FAILED"
+                    Variable     = "$.score.state.life_cycle_state"
+                    StringEquals = "TERMINATED"
                     Next         = "score_failed"
                   },
                   {
-                    Variable     = "$.score.status"
-                    StringEquals = "TIMEDOUT"
+                    Variable     = "$.score.state.life_cycle_state"
+                    StringEquals = "SKIPPED"
                     Next         = "score_failed"
                   },
                   {
-                    Variable     = "$.score.status"
-                    StringEquals = "CANCELED"
-                    Next         = "score_failed"
-                  },
-                  {
-                    Variable     = "$.score.status"
+                    Variable     = "$.score.state.life_cycle_state"
                     StringEquals = "INTERNAL_ERROR"
                     Next         = "score_failed"
                   },

@@ -671,7 +671,7 @@ resource "aws_sfn_state_machine" "ml_inference" {
             ConnectionArn = aws_cloudwatch_event_connection.databricks.arn
           }
           RequestBody = {
-            job_id = databricks_job.databricks.id
+            job_id = tonumber(databricks_job.databricks.id)
             job_parameters = {
               pipeline = "ml_inference"
               task     = "ml_predict"
@@ -705,8 +705,8 @@ resource "aws_sfn_state_machine" "ml_inference" {
           }
         }
         ResultSelector = {
-          "id.$"     = "$.ResponseBody.run_id"
-          "status.$" = "$.ResponseBody.state.result_state"
+          "id.$"    = "$.ResponseBody.run_id"
+          "state.$" = "$.ResponseBody.state"
         }
         ResultPath = "$.ml_predict"
         Next       = "ml_predict_check"
@@ -715,27 +715,30 @@ resource "aws_sfn_state_machine" "ml_inference" {
         Type = "Choice"
         Choices = [
           {
-            Variable     = "$.ml_predict.status"
-            StringEquals = "SUCCESS"
-            Next         = "ml_predict_done"
+            And = [
+              {
+                Variable     = "$.ml_predict.state.life_cycle_state"
+                StringEquals = "TERMINATED"
+              },
+              {
+                Variable     = "$.ml_predict.state.result_state"
+                StringEquals = "SUCCESS"
+              },
+            ]
+            Next = "ml_predict_done"
           },
           {
-            Variable     = "$.ml_predict.status"
-            StringEquals = "FAILED"
+            Variable     = "$.ml_predict.state.life_cycle_state"
+            StringEquals = "TERMINATED"
             Next         = "ml_predict_failed"
           },
           {
-            Variable     = "$.ml_predict.status"
-            StringEquals = "TIMEDOUT"
+            Variable     = "$.ml_predict.state.life_cycle_state"
+            StringEquals = "SKIPPED"
             Next         = "ml_predict_failed"
           },
           {
-            Variable     = "$.ml_predict.status"
-            StringEquals = "CANCELED"
-            Next         = "ml_predict_failed"
-          },
-          {
-            Variable     = "$.ml_predict.status"
+            Variable     = "$.ml_predict.state.life_cycle_state"
             StringEquals = "INTERNAL_ERROR"
             Next         = "ml_predict_failed"
           },

@@ -680,26 +680,93 @@ resource "azurerm_logic_app_action_custom" "every_kind_aggregate" {
   name         = "aggregate"
   logic_app_id = azurerm_logic_app_workflow.every_kind.id
   body = jsonencode({
-    type = "Http"
-    inputs = {
-      method = "POST"
-      uri    = "${var.databricks_host}/api/2.1/jobs/run-now"
-      body = {
-        job_id = databricks_job.spark.id
-        job_parameters = {
-          pipeline = "every_kind"
-          task     = "aggregate"
-          run      = "@{workflow().run.name}"
-          staging  = "az://glacier-artifacts/runs"
+    type = "Scope"
+    actions = {
+      aggregate_submit = {
+        type = "Http"
+        inputs = {
+          method = "POST"
+          uri    = "${var.databricks_host}/api/2.1/jobs/run-now"
+          body = {
+            job_id = tonumber(databricks_job.spark.id)
+            job_parameters = {
+              pipeline = "every_kind"
+              task     = "aggregate"
+              run      = "@{workflow().run.name}"
+              staging  = "az://glacier-artifacts/runs"
+            }
+          }
+          authentication = {
+            type     = "ManagedServiceIdentity"
+            identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+            audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        runAfter = {}
+      }
+      aggregate_until = {
+        type       = "Until"
+        expression = "@equals(body('aggregate_poll')?['state']?['life_cycle_state'], 'TERMINATED')"
+        limit = {
+          count   = 2880
+          timeout = "PT24H"
+        }
+        actions = {
+          aggregate_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          aggregate_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "${var.databricks_host}/api/2.1/jobs/runs/get?run_id=@{body('aggregate_submit')?['run_id']}"
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+                audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+              }
+            }
+            runAfter = {
+              aggregate_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          aggregate_submit = ["Succeeded"]
         }
       }
-      authentication = {
-        type     = "ManagedServiceIdentity"
-        identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
-        audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
-      }
-      retryPolicy = {
-        type = "none"
+      aggregate_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('aggregate_poll')?['state']?['result_state']", "SUCCESS"]
+          }
+        }
+        actions = {
+          aggregate_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                message = "task aggregate failed"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          aggregate_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {
@@ -713,26 +780,93 @@ resource "azurerm_logic_app_action_custom" "every_kind_score" {
   name         = "score"
   logic_app_id = azurerm_logic_app_workflow.every_kind.id
   body = jsonencode({
-    type = "Http"
-    inputs = {
-      method = "POST"
-      uri    = "${var.databricks_host}/api/2.1/jobs/run-now"
-      body = {
-        job_id = databricks_job.dbx.id
-        job_parameters = {
-          pipeline = "every_kind"
-          task     = "score"
-          run      = "@{workflow().run.name}"
-          staging  = "az://glacier-artifacts/runs"
+    type = "Scope"
+    actions = {
+      score_submit = {
+        type = "Http"
+        inputs = {
+          method = "POST"
+          uri    = "${var.databricks_host}/api/2.1/jobs/run-now"
+          body = {
+            job_id = tonumber(databricks_job.dbx.id)
+            job_parameters = {
+              pipeline = "every_kind"
+              task     = "score"
+              run      = "@{workflow().run.name}"
+              staging  = "az://glacier-artifacts/runs"
+            }
+          }
+          authentication = {
+            type     = "ManagedServiceIdentity"
+            identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+            audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        runAfter = {}
+      }
+      score_until = {
+        type       = "Until"
+        expression = "@equals(body('score_poll')?['state']?['life_cycle_state'], 'TERMINATED')"
+        limit = {
+          count   = 2880
+          timeout = "PT24H"
+        }
+        actions = {
+          score_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          score_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "${var.databricks_host}/api/2.1/jobs/runs/get?run_id=@{body('score_submit')?['run_id']}"
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+                audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+              }
+            }
+            runAfter = {
+              score_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          score_submit = ["Succeeded"]
         }
       }
-      authentication = {
-        type     = "ManagedServiceIdentity"
-        identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
-        audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
-      }
-      retryPolicy = {
-        type = "none"
+      score_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('score_poll')?['state']?['result_state']", "SUCCESS"]
+          }
+        }
+        actions = {
+          score_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                message = "task score failed"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          score_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {

@@ -448,26 +448,93 @@ resource "azurerm_logic_app_action_custom" "ml_inference_ml_predict" {
   name         = "ml_predict"
   logic_app_id = azurerm_logic_app_workflow.ml_inference.id
   body = jsonencode({
-    type = "Http"
-    inputs = {
-      method = "POST"
-      uri    = "${var.databricks_host}/api/2.1/jobs/run-now"
-      body = {
-        job_id = databricks_job.databricks.id
-        job_parameters = {
-          pipeline = "ml_inference"
-          task     = "ml_predict"
-          run      = "@{workflow().run.name}"
-          staging  = "az://glacier-artifacts/runs"
+    type = "Scope"
+    actions = {
+      ml_predict_submit = {
+        type = "Http"
+        inputs = {
+          method = "POST"
+          uri    = "${var.databricks_host}/api/2.1/jobs/run-now"
+          body = {
+            job_id = tonumber(databricks_job.databricks.id)
+            job_parameters = {
+              pipeline = "ml_inference"
+              task     = "ml_predict"
+              run      = "@{workflow().run.name}"
+              staging  = "az://glacier-artifacts/runs"
+            }
+          }
+          authentication = {
+            type     = "ManagedServiceIdentity"
+            identity = azurerm_user_assigned_identity.ml_inference_orchestrator.id
+            audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        runAfter = {}
+      }
+      ml_predict_until = {
+        type       = "Until"
+        expression = "@equals(body('ml_predict_poll')?['state']?['life_cycle_state'], 'TERMINATED')"
+        limit = {
+          count   = 2880
+          timeout = "PT24H"
+        }
+        actions = {
+          ml_predict_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          ml_predict_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "${var.databricks_host}/api/2.1/jobs/runs/get?run_id=@{body('ml_predict_submit')?['run_id']}"
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.ml_inference_orchestrator.id
+                audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+              }
+            }
+            runAfter = {
+              ml_predict_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          ml_predict_submit = ["Succeeded"]
         }
       }
-      authentication = {
-        type     = "ManagedServiceIdentity"
-        identity = azurerm_user_assigned_identity.ml_inference_orchestrator.id
-        audience = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
-      }
-      retryPolicy = {
-        type = "none"
+      ml_predict_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('ml_predict_poll')?['state']?['result_state']", "SUCCESS"]
+          }
+        }
+        actions = {
+          ml_predict_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                message = "task ml_predict failed"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          ml_predict_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {

@@ -685,7 +685,7 @@ resource "google_workflows_workflow" "every_kind" {
                               Authorization = "$${\"Bearer \" + token}"
                             }
                             body = {
-                              job_id = databricks_job.dbx.id
+                              job_id = tonumber(databricks_job.dbx.id)
                               job_parameters = {
                                 pipeline = "every_kind"
                                 task     = "score"

@@ -368,7 +368,7 @@ resource "google_workflows_workflow" "ml_inference" {
                 Authorization = "$${\"Bearer \" + token}"
               }
               body = {
-                job_id = databricks_job.databricks.id
+                job_id = tonumber(databricks_job.databricks.id)
                 job_parameters = {
                   pipeline = "ml_inference"
                   task     = "ml_predict"
