@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -104,12 +105,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _launch(name: str, argv: list[str], port: int, timeout: float = 20.0) -> subprocess.Popen[bytes]:
+def _launch(
+    name: str, argv: list[str], port: int, timeout: float = 20.0, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     # Output goes to a temporary file, never a pipe: a pipe nobody reads fills up or
     # breaks, and the server then blocks or dies on its next log line.
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + timeout
     try:
@@ -129,13 +138,14 @@ def _launch(name: str, argv: list[str], port: int, timeout: float = 20.0) -> sub
 
 
 # -- S3 (moto) ---------------------------------------------------------------------------
-def start_s3() -> Server:
-    """moto's S3 server (``moto_server``)."""
+def start_s3(*, auth: bool = False) -> Server:
+    """moto's S3 server (``moto_server``); ``auth=True`` checks credentials (IAM) on every request."""
     exe = BIN / "moto_server"
     if not exe.exists():
         raise ServerUnavailable('moto_server is missing: pip install "moto[server]"')
     port = free_port()
-    proc = _launch("moto_server", [str(exe), "-H", "127.0.0.1", "-p", str(port)], port)
+    extra = {"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if auth else None
+    proc = _launch("moto_server", [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, env=extra)
     endpoint = f"http://127.0.0.1:{port}"
     env = {
         "AWS_ENDPOINT_URL": endpoint,

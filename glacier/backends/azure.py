@@ -92,6 +92,16 @@ class AzureBackend(Backend):
             parts.append(f"BlobEndpoint={endpoint}")
         return ";".join(parts) + ";"
 
+    def preflight(self) -> None:
+        """Fail in seconds on a dead endpoint (azure-core would back off for long)."""
+        from glacier.storage.reach import check_reachable
+
+        facts = self._connection()
+        if "blob_endpoint" in facts:
+            check_reachable(facts["blob_endpoint"])
+        elif "account_name" in facts:
+            check_reachable(f"https://{facts['account_name']}.blob.core.windows.net")
+
     def hints(self, storage: StorageConfig | None) -> Hints:
         facts = self._connection()
         return Hints(

@@ -64,6 +64,12 @@ class GcpBackend(Backend):
             kwargs["token"] = cfg.credentials_file  # type: ignore[attr-defined]
         return gcsfs.GCSFileSystem(requests_timeout=60, **kwargs)
 
+    def preflight(self) -> None:
+        """Fail in seconds on a dead endpoint (gcsfs would retry it for ~30 s)."""
+        from glacier.storage.reach import check_reachable
+
+        check_reachable(self._endpoint() or "https://storage.googleapis.com")
+
     def hints(self, storage: StorageConfig | None) -> Hints:
         secrets: tuple[str, ...] = ()
         if self.config.credentials_json is not None:  # type: ignore[attr-defined]

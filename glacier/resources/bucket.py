@@ -8,8 +8,10 @@ messages; the I/O itself lives in ``glacier.storage``.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,8 +98,13 @@ class Bucket:
         hints = getattr(self._backend, "hints", None)
         return hints(self.config) if hints else Hints()
 
-    def _errors(self, action: str, uri: str | None = None) -> Any:
-        return storage_errors(uri or self.get_uri(), action, self._hints, bucket=self.bucket)
+    @contextlib.contextmanager
+    def _errors(self, action: str, uri: str | None = None) -> Iterator[None]:
+        with storage_errors(uri or self.get_uri(), action, self._hints, bucket=self.bucket):
+            preflight = getattr(self._backend, "preflight", None)
+            if preflight is not None:
+                preflight()  # a backend whose client would retry a dead endpoint for long
+            yield
 
     def __truediv__(self, sub: str) -> Bucket:
         """``bucket / "part.parquet"``: a path below this one in the same bucket."""

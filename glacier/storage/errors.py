@@ -106,6 +106,8 @@ def storage_errors(uri: str, action: str, hints: Hints, *, bucket: str = "") -> 
                 detail = scrub(f"{type(exc).__name__}: {exc}", hints.secrets)
                 raise StorageError(f"cannot {action} {uri}: {detail}") from None
             raise
+        if kind == "missing" and action == "write":
+            kind = "missing-bucket"  # nothing is read on a write: what is missing is the bucket
         raise StorageError(message(kind, uri, action, hints, bucket=bucket)) from None
 
 
