@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,8 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:  # `tests.servers` 
 import pytest
 
 from glacier import Provider
-from glacier.config import AwsConfig, AzureConfig, GcpConfig, LocalConfig
-from tests.servers import GCS_PROJECT, Server, start_all
-
-BACKENDS = ("local", "s3", "gcs", "azure")
+from tests.servers import Server, start_all
+from tests.storage.support import BACKENDS, new_bucket_name, provider_for, server_for
 
 # aiohttp sessions that gcsfs/adlfs keep open until interpreter exit are reported
 # as unraisable/resource warnings by some versions; they are not ours to close.
@@ -50,36 +47,6 @@ def servers() -> Iterator[dict[str, Server | Exception]]:
     """moto S3, gcp-storage-emulator and Azurite, started once for the session."""
     with start_all() as running:
         yield running
-
-
-def server_for(servers: dict[str, Server | Exception], name: str) -> Server:
-    server = servers[name]
-    if isinstance(server, Exception):
-        pytest.fail(f"the {name} server is not available: {server}", pytrace=False)
-    return server
-
-
-def provider_for(name: str, server: Server | None, tmp_path: object) -> Provider:
-    """A provider whose config fields (not the environment) point at ``server``."""
-    if name == "local":
-        return Provider(config=LocalConfig(base_path=str(tmp_path)))
-    assert server is not None
-    if name == "s3":
-        return Provider(
-            config=AwsConfig(
-                region="us-east-1",
-                endpoint_url=server.endpoint,
-                access_key_id="testing",
-                secret_access_key="testing",
-            )
-        )
-    if name == "gcs":
-        return Provider(config=GcpConfig(project_id=GCS_PROJECT, endpoint_url=server.endpoint))
-    return Provider(config=AzureConfig(connection_string=server.env["AZURE_STORAGE_CONNECTION_STRING"]))
-
-
-def new_bucket_name() -> str:
-    return f"t-{uuid.uuid4().hex[:16]}"
 
 
 @pytest.fixture
