@@ -12,7 +12,8 @@ An entry's key is a hash of
 Entries live in a folder (default ``.glacier/cache`` under the working directory;
 ``GLACIER_CACHE_DIR`` or :func:`set_cache_dir` change it), one sub-folder per entry,
 written to a temporary folder and renamed into place, so a reader sees a whole
-entry or none. Lazy outputs are materialised once when stored. A task that writes
+entry or none. Lazy outputs are materialised once when stored (a plain scan of local files is
+kept as its plan: re-reading costs nothing). A task that writes
 buckets is a hit only while the objects it wrote are still there, unchanged.
 Entries also stay in memory for the life of the process (the fast path).
 """
@@ -139,12 +140,15 @@ class TaskCache:
             key = self._pending.pop(id(node), None)
         if key is None:
             key = self.key(node, args, kwargs)
-        value = _materialise(value)
+        plain_scan = _is_local_scan(value)
+        if not plain_scan:
+            value = _materialise(value)
         writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
-        saved = self._save(node, key, value, writes)
+        saved = self._save(node, key, value, writes, plan=plain_scan)
         held = value
         if (
             saved
+            and not plain_scan
             and isinstance(value, pl.LazyFrame)
             and value.collect().estimated_size() > self.memory_frame_bytes
         ):
@@ -235,6 +239,8 @@ class TaskCache:
             return None
         kind = meta["kind"]
         try:
+            if kind == "plan":  # a plain scan of local files: the plan is the output
+                return pl.LazyFrame.deserialize(entry / "value.plan", format="binary"), writes
             if kind == "lazy":  # stays lazy: read only if a downstream plan needs it
                 return pl.scan_ipc(entry / "value.arrow"), writes
             if kind == "frame":
@@ -244,14 +250,17 @@ class TaskCache:
         except Exception:
             return None  # an unreadable entry is a miss; the next store replaces it
 
-    def _save(self, node: Node, key: str, value: Any, writes: dict[str, str]) -> bool:
+    def _save(self, node: Node, key: str, value: Any, writes: dict[str, str], *, plan: bool = False) -> bool:
         entry = self._entry(key)
         tmp_root = self.root / ".tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
         tmp = tmp_root / f"{key[:16]}-{uuid.uuid4().hex[:12]}"
         tmp.mkdir()
         try:
-            if isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+            if plan:
+                kind = "plan"
+                (tmp / "value.plan").write_bytes(value.serialize(format="binary"))
+            elif isinstance(value, (pl.DataFrame, pl.LazyFrame)):
                 kind = "lazy" if isinstance(value, pl.LazyFrame) else "frame"
                 df = value.collect() if isinstance(value, pl.LazyFrame) else value
                 df.write_ipc(tmp / "value.arrow", compression="uncompressed")
@@ -313,6 +322,24 @@ class TaskCache:
 
 def _deref(ref: Any) -> Any:
     return ref() if isinstance(ref, weakref.ref) else ref
+
+
+_SCAN_LINE = ("PARQUET SCAN [", "IPC SCAN [", "CSV SCAN [", "NDJSON SCAN [", "JSON SCAN [")
+
+
+def _is_local_scan(value: Any) -> bool:
+    """A LazyFrame that only scans local files (``source.scan()``): re-running the plan
+    costs nothing, so the plan itself is cached, not a copy of the data. (Object-store scans
+    are materialised: their plans may carry credentials.)"""
+    if not isinstance(value, pl.LazyFrame):
+        return False
+    try:
+        lines = value.explain(optimized=False).splitlines()
+    except Exception:
+        return False
+    if not lines or not lines[0].upper().startswith(_SCAN_LINE) or "://" in lines[0]:
+        return False
+    return all(line.startswith(("PROJECT ", "ESTIMATED ROWS")) for line in lines[1:])
 
 
 def _materialise(value: Any) -> Any:
