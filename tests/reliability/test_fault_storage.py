@@ -1,0 +1,191 @@
+"""Fault matrix, object storage: the S3 server (moto, real) behind a fault-injecting proxy
+answers 500/503, drops connections, or is stopped in the middle of a run.
+
+For each fault: the run record says what happened, finished outputs are intact, no partial
+object (nor an unfinished multipart upload) is left, and the error names the task, the
+resource and what to check.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import boto3
+import polars as pl
+import pytest
+
+from glacier import PipelineError, Provider, pipeline
+from glacier.config import AwsConfig
+from tests.reliability.faultproxy import FaultProxy
+from tests.servers import ServerUnavailable, start_s3
+
+pytestmark = pytest.mark.s3
+
+IN = pl.DataFrame({"id": list(range(1000)), "value": [i % 7 - 3 for i in range(1000)]})
+OLD = pl.DataFrame({"id": [0], "value": [42]})
+
+
+@pytest.fixture(scope="module")
+def s3():
+    try:
+        server = start_s3()
+    except ServerUnavailable as exc:
+        pytest.skip(f"moto's S3 server is not available: {exc}")
+    with server:
+        yield server
+
+
+@pytest.fixture
+def env(s3, monkeypatch):
+    """A fresh bucket holding the input and an older output, and a proxy in front of S3."""
+    bucket = f"fault-{os.urandom(4).hex()}"
+    s3.create_bucket(bucket)
+    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    direct = Provider(
+        config=AwsConfig(
+            region="us-east-1", endpoint_url=s3.endpoint, access_key_id="testing", secret_access_key="testing"
+        )
+    )
+    direct.bucket(bucket=bucket, path="raw/in.parquet").write(IN)
+    direct.bucket(bucket=bucket, path="curated/out.parquet").write(OLD)
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    with FaultProxy(s3.endpoint) as proxy:
+        provider = Provider(
+            config=AwsConfig(
+                region="us-east-1",
+                endpoint_url=proxy.endpoint,
+                access_key_id="testing",
+                secret_access_key="testing",
+            )
+        )
+        yield provider, proxy, client, bucket, direct
+
+
+def etl(provider, bucket, *, between=None):
+    ex = provider.local()
+    src = provider.bucket(bucket=bucket, path="raw/in.parquet")
+    dst = provider.bucket(bucket=bucket, path="curated/out.parquet")
+
+    @ex.task(name="load")
+    def load(source) -> pl.DataFrame:
+        return source.read()
+
+    @ex.task(name="transform")
+    def transform(df: pl.DataFrame) -> pl.DataFrame:
+        if between is not None:
+            between()
+        return df.filter(pl.col("value") > 0)
+
+    @ex.task(name="save")
+    def save(df: pl.DataFrame) -> int:
+        dst.write(df)
+        return df.height
+
+    @pipeline(name="s3_etl")
+    def p():
+        return save(transform(load(src)))
+
+    return p
+
+
+def keys(client, bucket) -> set[str]:
+    return {o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+
+def assert_nothing_partial(client, bucket, direct, *, output: pl.DataFrame) -> None:
+    assert keys(client, bucket) == {"raw/in.parquet", "curated/out.parquet"}
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    got = direct.bucket(bucket=bucket, path="curated/out.parquet").read()
+    assert got.equals(output)
+
+
+def test_transient_503_is_retried_and_the_run_succeeds(env):
+    provider, proxy, client, bucket, direct = env
+    budget = {"n": 2}
+
+    def rule(method, path):
+        if budget["n"] and method in ("GET", "PUT"):
+            budget["n"] -= 1
+            return 503
+        return None
+
+    proxy.rule = rule
+    p = etl(provider, bucket)
+    assert p.run(mode="local") == IN.filter(pl.col("value") > 0).height
+    assert p.last_run.status == "done"
+    assert len(proxy.faults()) == 2
+    assert_nothing_partial(client, bucket, direct, output=IN.filter(pl.col("value") > 0))
+
+
+@pytest.mark.parametrize("fault", [500, 503, "drop"])
+def test_write_keeps_failing(env, fault):
+    provider, proxy, client, bucket, direct = env
+    proxy.rule = lambda method, path: fault if method in ("PUT", "POST") and "curated" in path else None
+    p = etl(provider, bucket)
+    start = time.monotonic()
+    with pytest.raises(PipelineError) as info:
+        p.run(mode="local")
+    assert time.monotonic() - start < 120
+    record = p.last_run
+    assert record.status == "failed"
+    assert [record[n].status for n in ("load", "transform", "save")] == ["done", "done", "failed"]
+    message = str(info.value)
+    assert "'save'" in message and f"s3://{bucket}/curated/out.parquet" in message
+    assert proxy.faults()
+    assert_nothing_partial(client, bucket, direct, output=OLD)
+
+
+@pytest.mark.parametrize("fault", [500, "drop"])
+def test_read_keeps_failing(env, fault):
+    provider, proxy, client, bucket, direct = env
+    proxy.rule = lambda method, path: fault if method == "GET" and "raw" in path else None
+    p = etl(provider, bucket)
+    with pytest.raises(PipelineError) as info:
+        p.run(mode="local")
+    record = p.last_run
+    assert [record[n].status for n in ("load", "transform", "save")] == ["failed", "skipped", "skipped"]
+    message = str(info.value)
+    assert "'load'" in message and f"s3://{bucket}/raw/in.parquet" in message
+    assert_nothing_partial(client, bucket, direct, output=OLD)
+
+
+def test_server_stopped_mid_run(env):
+    provider, proxy, client, bucket, direct = env
+
+    p = etl(provider, bucket, between=proxy.stop)  # the port closes, open connections are cut
+    with pytest.raises(PipelineError) as info:
+        p.run(mode="local")
+    record = p.last_run
+    assert [record[n].status for n in ("load", "transform", "save")] == ["done", "done", "failed"]
+    message = str(info.value)
+    assert "'save'" in message and "unreachable" in message and proxy.endpoint in message
+    assert_nothing_partial(client, bucket, direct, output=OLD)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="storage owner (glacier/storage/errors.py, resources/bucket.py): a server error after retries "
+    "reads 'OSError: [Errno 121] injected 500' (writes) and reads through polars' native reader are not "
+    "StorageErrors at all (raw object-store text); the message should say the service answered HTTP 5xx / "
+    "dropped the connection after retries and what to check (retry later, the service status, the endpoint).",
+)
+@pytest.mark.parametrize(
+    ("method", "where", "fault"),
+    [("PUT", "curated", 500), ("GET", "raw", "drop")],
+)
+def test_server_errors_say_what_to_check(env, method, where, fault):
+    provider, proxy, client, bucket, direct = env
+    proxy.rule = lambda m, path: fault if m in (method, "POST") and where in path else None
+    p = etl(provider, bucket)
+    with pytest.raises(PipelineError) as info:
+        p.run(mode="local")
+    message = str(info.value)
+    assert "StorageError" in message and "check" in message
