@@ -68,8 +68,9 @@ def export(
 ) -> list[Path]:
     """Write the Terraform folder for ``target`` into ``out_dir``; return the files written.
 
-    Files Glacier generated before that are no longer produced are removed; other
-    files in ``out_dir`` (``terraform.tfvars``, ``.terraform/``) are left alone.
+    Nothing is written when the pipeline cannot be exported (the error says why). Files
+    already in ``out_dir`` that Glacier does not generate (``terraform.tfvars``,
+    ``.terraform/``) are left alone; unchanged files are not rewritten.
     """
     files = render(target, cloud=cloud)
     out = Path(out_dir)

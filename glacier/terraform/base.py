@@ -122,6 +122,11 @@ class Renderer:
             "Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every",
             "deployed task runs; the function packages need glacier and polars (see docs/terraform.md).",
         ]
+        if not plan.modules:
+            lines += [
+                "WARNING: the pipeline has no module file (defined in a notebook?): export it as a",
+                "module (%glacier export module PATH), import the pipeline from it and generate again.",
+            ]
         return Comment("\n".join(lines))
 
     def versions(self) -> Block:
