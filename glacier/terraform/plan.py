@@ -205,14 +205,23 @@ def _prefix(path: str) -> str:
 
 
 def _module_sources(pipelines: list[Pipeline]) -> dict[str, str]:
+    """The source files that define the pipelines (none for a notebook's cells)."""
+    import inspect
+
     out: dict[str, str] = {}
     for p in pipelines:
         mod_name = p.fn.__module__
-        module = sys.modules.get(mod_name)
-        file = getattr(module, "__file__", None)
-        if file and Path(file).suffix == ".py" and Path(file).is_file():
-            name = Path(file).stem if mod_name == "__main__" else mod_name.rsplit(".", 1)[-1]
-            out[name] = Path(file).read_text(encoding="utf-8")
+        file = getattr(sys.modules.get(mod_name), "__file__", None)
+        try:
+            defined_in = inspect.getsourcefile(p.fn)
+        except TypeError:
+            defined_in = None
+        if not file or not defined_in or Path(file).suffix != ".py":
+            continue
+        if Path(file).resolve() != Path(defined_in).resolve() or not Path(file).is_file():
+            continue  # e.g. a notebook kernel's __main__ (ipykernel_launcher.py)
+        name = Path(file).stem if mod_name == "__main__" else mod_name.rsplit(".", 1)[-1]
+        out[name] = Path(file).read_text(encoding="utf-8")
     return dict(sorted(out.items()))
 
 
