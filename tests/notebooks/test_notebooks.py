@@ -10,8 +10,8 @@ import re
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS, SANITIZE, build, notebook_paths
 from nbval.plugin import get_sanitize_patterns
+from notebook_support import NOTEBOOKS, ROOT, SANITIZE, build, notebook_paths
 
 MAX_NOTEBOOK_BYTES = 200_000
 MAX_OUTPUT_CHARS = 20_000
@@ -113,3 +113,13 @@ def test_sanitizer_leaves_the_rest(raw: str) -> None:
 def test_notebooks_folder_ignores_what_runs_write() -> None:
     ignored = (NOTEBOOKS / ".gitignore").read_text().split()
     assert "data/" in ignored
+
+
+def test_docs_index_links_every_docs_page() -> None:
+    docs = ROOT / "docs"
+    index = (docs / "index.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)\)", index)
+    for link in links:
+        assert (docs / link).resolve().exists(), f"docs/index.md links to {link}, which does not exist"
+    pages = {p.name for p in docs.glob("*.md")} - {"index.md"}
+    assert pages <= set(links), f"docs/index.md does not link {sorted(pages - set(links))}"
