@@ -130,7 +130,7 @@ def run_limited(
         start: float | None = None  # the clock starts when the call starts (init is not billed)
         peak = 0
         try:
-            while proc.poll() is None:
+            while proc.poll() is None and not os.path.exists(result):  # the call ends at its result
                 peak = max(peak, _peak_rss(proc.pid))
                 if start is None and os.path.exists(ready):
                     start = time.monotonic()
@@ -140,6 +140,11 @@ def run_limited(
                 if elapsed > seconds:
                     raise TaskTimeoutError(timeout_message(name, elapsed, seconds, source))
                 time.sleep(_POLL)
+            if proc.poll() is None:
+                try:
+                    proc.wait(timeout=10)  # interpreter shutdown, not billed
+                except subprocess.TimeoutExpired:
+                    pass
         finally:
             if proc.poll() is None:
                 proc.kill()

@@ -87,8 +87,8 @@ def test_function_timeout_triggered(ns):
     with pytest.raises(
         PipelineError, match=r"clean: ran 2(\.\d)? s, timeout is 2 s \(LambdaConfig\(timeout=2\)\)"
     ):
-        ns.clean_it.run(mode="local", emulate=True, sleep=10.0)
-    assert time.monotonic() - start < 6
+        ns.clean_it.run(mode="local", emulate=True, sleep=60.0)
+    assert time.monotonic() - start < 45  # killed at 2 s (process start-up is slow on a busy machine)
     assert ns.clean_it.last_run.tasks["clean"].error.startswith("TaskTimeoutError")
 
 

@@ -35,7 +35,7 @@ def test_timeout_in_this_process(provider):
     start = time.monotonic()
     with pytest.raises(PipelineError, match=r"slow: ran 0\.\d s, timeout is 0.3 s \(in this process\)"):
         slow_local.run(mode="local")
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 4.5  # did not wait for the 5 s call
     assert slow_local.last_run.tasks["slow"].error.startswith("TaskTimeoutError")
     assert slow_local.run(mode="local", seconds=0.0) == 1
 
