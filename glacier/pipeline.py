@@ -145,6 +145,9 @@ class Pipeline:
             record.error = f"{type(exc).__name__}: {exc}"
             record.end = time.time()
             for task in record.tasks.values():
+                if task.status == "running":  # stopped mid-call: say so in the record
+                    task.end = task.end or record.end
+                    task.error = task.error or f"interrupted ({type(exc).__name__}) while running"
                 if task.status in ("pending", "running"):
                     task.status = "skipped" if task.status == "pending" else "failed"
             if emit:

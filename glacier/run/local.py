@@ -185,7 +185,7 @@ class LocalRunner:
                     inflight += 1
                 if inflight:
                     assert workers is not None
-                    node, value, exc = workers.done.get()
+                    node, value, exc = workers.next_done()
                     inflight -= 1
                     complete(node, value, exc)
         finally:
@@ -277,6 +277,15 @@ class _Workers:
                 self.done.put((node, self._fn(node), None))
             except BaseException as exc:
                 self.done.put((node, None, exc))
+
+    def next_done(self) -> tuple[Node, Any, BaseException | None]:
+        """The next finished task. Waits in short slices: a blocking ``get()`` would hold
+        off Ctrl-C (SIGINT is handled only between waits) until some task finished."""
+        while True:
+            try:
+                return self.done.get(timeout=0.1)
+            except queue.Empty:
+                continue
 
     def close(self) -> None:
         for _ in self._threads:

@@ -1,0 +1,313 @@
+"""Fault matrix, in-process: corrupted input, a full disk, a hung task, Ctrl-C.
+
+For each fault: the run record says what happened, finished outputs are intact, no
+partial file is left, and the error names the task (and, where Glacier can know it, the
+resource and what to check).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from glacier import PipelineError, Provider, pipeline
+from glacier.config import LocalConfig
+
+IN = pl.DataFrame({"id": list(range(100)), "value": [i % 7 - 3 for i in range(100)]})
+OLD = pl.DataFrame({"id": [0], "value": [42]})
+
+
+def leftovers(root: Path) -> list[Path]:
+    """Temporary files a write may leave next to its target."""
+    return [p for p in root.rglob("*") if "glacier-tmp" in p.name or p.name.endswith(".tmp")]
+
+
+def etl(provider, *, load_eager: bool = False, save_to=None):
+    ex = provider.local()
+    src = provider.bucket(bucket="raw", path="in.parquet")
+    dst = save_to or provider.bucket(bucket="curated", path="out.parquet")
+
+    @ex.task(name="load")
+    def load(source) -> pl.LazyFrame:
+        return source.read().lazy() if load_eager else source.scan()
+
+    @ex.task(name="transform")
+    def transform(df: pl.LazyFrame) -> pl.LazyFrame:
+        return df.filter(pl.col("value") > 0)
+
+    @ex.task(name="save")
+    def save(df: pl.LazyFrame) -> int:
+        dst.write(df)
+        return 1
+
+    @pipeline(name="local_etl")
+    def p():
+        return save(transform(load(src)))
+
+    return p, src, dst
+
+
+# -- a corrupted parquet input ---------------------------------------------------------------------
+@pytest.mark.parametrize("load_eager", [False, True], ids=["scan", "read"])
+def test_corrupted_parquet_input(tmp_path, load_eager):
+    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+    p, src, dst = etl(provider, load_eager=load_eager)
+    src.write(IN)
+    dst.write(OLD)
+    data = Path(src.get_uri()).read_bytes()
+    Path(src.get_uri()).write_bytes(data[: len(data) // 2] + b"\0" * 16 + data[-8:])  # torn in the middle
+    with pytest.raises(PipelineError) as info:
+        p.run(mode="local")
+    record = p.last_run
+    assert record.status == "failed" and len(record.failed) == 1
+    culprit = record.failed[0]
+    assert culprit == ("load" if load_eager else "save")  # a lazy scan fails where the plan is collected
+    assert record.by_status("done") == ["load", "transform"][: ["load", "transform", "save"].index(culprit)]
+    assert f"'{culprit}'" in str(info.value) and "parquet" in str(info.value).lower()
+    assert pl.read_parquet(dst.get_uri()).equals(OLD)  # the older output is intact
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="storage owner (resources/bucket.py, storage/errors.py): a corrupted object fails with polars' "
+    "'ComputeError: parquet: File out of specification ...' that names neither the object nor what to "
+    "check; it should be a StorageError naming raw/in.parquet (e.g. 'not a valid parquet file; re-write it').",
+)
+@pytest.mark.parametrize("load_eager", [False, True], ids=["scan", "read"])
+def test_corrupted_parquet_error_names_the_object(tmp_path, load_eager):
+    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+    p, src, _ = etl(provider, load_eager=load_eager)
+    src.write(IN)
+    Path(src.get_uri()).write_bytes(b"PAR1 this is not parquet PAR1")
+    with pytest.raises(PipelineError) as info:
+        p.run(mode="local")
+    assert "raw/in.parquet" in str(info.value)
+
+
+# -- disk full during a local write ----------------------------------------------------------------
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB tmpfs mounted for the test (root and mount(8) needed)."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("disk-full test needs mount(8) to mount a small tmpfs")
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "glacier-test", str(mount)], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        pytest.skip(
+            f"disk-full test needs to mount a small tmpfs (root, CAP_SYS_ADMIN): {proc.stderr.strip()}"
+        )
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _big() -> pl.DataFrame:
+    n = 600_000
+    return pl.DataFrame(
+        {"id": range(n), "text": pl.Series([f"row-{i}-{i * 7919 % 1000003}" for i in range(n)])}
+    )
+
+
+def test_disk_full_during_a_local_write(tmp_path, small_disk):
+    provider = Provider(config=LocalConfig(base_path=str(tmp_path / "data")))
+    target = Provider(config=LocalConfig(base_path=str(small_disk))).bucket(
+        bucket="curated", path="out.parquet"
+    )
+    src = provider.bucket(bucket="raw", path="in.parquet")
+    ex = provider.local()
+
+    @ex.task(name="inflate")
+    def inflate(source) -> pl.LazyFrame:
+        assert source.read().height == IN.height
+        return _big().lazy()
+
+    @ex.task(name="save_big")
+    def save_big(df: pl.LazyFrame) -> int:
+        target.write(df)
+        return 1
+
+    @pipeline(name="fills_the_disk")
+    def fills():
+        return save_big(inflate(src))  # read the input, write a frame bigger than the disk
+
+    src.write(IN)
+    target.write(OLD)
+    free_before = shutil.disk_usage(small_disk).free
+    with pytest.raises(PipelineError) as info:
+        fills.run(mode="local")
+    record = fills.last_run
+    assert record["inflate"].status == "done" and record["save_big"].status == "failed"
+    message = str(info.value)
+    assert "'save_big'" in message and "No space left" in message
+    assert pl.read_parquet(target.get_uri()).equals(OLD)
+    assert leftovers(small_disk) == [] and sorted(os.listdir(small_disk / "curated")) == ["out.parquet"]
+    assert shutil.disk_usage(small_disk).free == free_before  # the partial temporary file is gone
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="storage owner (storage/errors.py): a full disk surfaces as polars' 'ComputeError: parquet: File "
+    "out of specification: underlying IO error: No space left on device', not a StorageError naming the "
+    "target and saying to free space (classify() has no case for ENOSPC / os error 28).",
+)
+def test_disk_full_is_a_storage_error_naming_the_target(small_disk):
+    from glacier import StorageError
+
+    target = Provider(config=LocalConfig(base_path=str(small_disk))).bucket(
+        bucket="curated", path="out.parquet"
+    )
+    with pytest.raises(StorageError) as info:
+        target.write(_big())
+    assert "curated/out.parquet" in str(info.value) and "space" in str(info.value)
+
+
+# -- a task that hangs past its timeout -------------------------------------------------------------
+def test_task_hanging_past_its_timeout(tmp_path):
+    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+    ex = provider.local()
+    release = threading.Event()
+    out = provider.bucket(bucket="curated", path="side.parquet")
+
+    @ex.task(timeout=0.5)
+    def hang(x: int) -> int:
+        release.wait(30)
+        return x
+
+    @ex.task()
+    def after(x: int) -> int:
+        return x + 1
+
+    @ex.task()
+    def side() -> int:
+        out.write(OLD)
+        return 1
+
+    @pipeline(name="hangs")
+    def hangs():
+        return after(hang(1)), side()
+
+    start = time.monotonic()
+    try:
+        with pytest.raises(PipelineError) as info:
+            hangs.run(mode="local")
+        elapsed = time.monotonic() - start
+    finally:
+        release.set()
+    assert elapsed < 10
+    record = hangs.last_run
+    assert (record["hang"].status, record["after"].status, record["side"].status) == (
+        "failed",
+        "skipped",
+        "done",
+    )
+    assert "TaskTimeoutError" in record["hang"].error and "timeout" in record["hang"].error
+    message = str(info.value)
+    assert "'hang'" in message and "raise timeout=" in message
+    assert pl.read_parquet(out.get_uri()).equals(OLD)
+    assert 0.5 <= record["hang"].duration < 10
+
+
+# -- KeyboardInterrupt ------------------------------------------------------------------------------
+def test_keyboard_interrupt_raised_inside_a_task(tmp_path):
+    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+    ex = provider.local()
+    first = provider.bucket(bucket="curated", path="first.parquet")
+
+    @ex.task()
+    def write_first() -> int:
+        first.write(IN)
+        return 1
+
+    @ex.task()
+    def interrupted(x: int) -> int:
+        raise KeyboardInterrupt
+
+    @ex.task()
+    def never(x: int) -> int:
+        return x
+
+    @pipeline(name="ctrl_c")
+    def ctrl_c():
+        return never(interrupted(write_first()))
+
+    events = []
+    with pytest.raises(KeyboardInterrupt):
+        ctrl_c.run(mode="local", on_event=events.append)
+    record = ctrl_c.last_run
+    assert record.status == "cancelled" and record.error.startswith("KeyboardInterrupt")
+    assert [record[n].status for n in ("write_first", "interrupted", "never")] == [
+        "done",
+        "failed",
+        "skipped",
+    ]
+    assert "interrupted" in record["interrupted"].error
+    assert events[-1].kind == "run_failed"
+    assert pl.read_parquet(first.get_uri()).equals(IN) and leftovers(tmp_path) == []
+
+
+def test_ctrl_c_while_tasks_run_in_worker_threads(tmp_path):
+    """SIGINT to the main thread (what Ctrl-C in a terminal or a kernel interrupt does)."""
+    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+    ex = provider.local()
+    release = threading.Event()
+    started = threading.Barrier(3)
+    first = provider.bucket(bucket="curated", path="first.parquet")
+
+    @ex.task()
+    def write_first() -> int:
+        first.write(IN)
+        return 1
+
+    @ex.task()
+    def slow(x: int, k: int) -> int:
+        started.wait(10)
+        release.wait(30)
+        return x + k
+
+    @ex.task()
+    def join(a: int, b: int) -> int:
+        return a + b
+
+    @pipeline(name="ctrl_c_threads")
+    def ctrl_c_threads():
+        x = write_first()
+        return join(slow(x, 1), slow(x, 2))
+
+    main = threading.get_ident()
+
+    def interrupt():
+        started.wait(10)  # both slow tasks are running in worker threads
+        time.sleep(0.1)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c_threads.run(mode="local")
+    finally:
+        release.set()
+    assert time.monotonic() - start < 10
+    record = ctrl_c_threads.last_run
+    assert record.status == "cancelled"
+    assert [record[n].status for n in ("write_first", "slow", "slow_2", "join")] == [
+        "done",
+        "failed",
+        "failed",
+        "skipped",
+    ]
+    assert all("interrupted (KeyboardInterrupt)" in record[n].error for n in ("slow", "slow_2"))
+    assert pl.read_parquet(first.get_uri()).equals(IN) and leftovers(tmp_path) == []
