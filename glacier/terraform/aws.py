@@ -238,7 +238,13 @@ class AwsRenderer(Renderer):
                 Attr("key", "code/code.zip"),
                 Attr("source", ref("data.archive_file.code.output_path")),
                 Attr("source_hash", ref("data.archive_file.code.output_base64sha256")),
-            )
+            ),
+            Block("resource", ("aws_s3_object", "handler")).add(
+                Attr("bucket", ref("aws_s3_bucket.glacier_artifacts.id")),
+                Attr("key", "code/glacier_handler.py"),
+                Attr("source", template("${path.module}/src/glacier_handler.py")),
+                Attr("source_hash", Raw('filemd5("${path.module}/src/glacier_handler.py")')),
+            ),
         ]
 
     # -- identities --------------------------------------------------------------------
@@ -526,7 +532,7 @@ class AwsRenderer(Renderer):
             Block("resource", ("databricks_instance_profile", n)).add(
                 Attr("instance_profile_arn", ref(f"aws_iam_instance_profile.{n}.arn"))
             ),
-            *_databricks_common(ex, self.plan.name),
+            *_databricks_common(ex, list(self.plan.modules)),
         ]
         job = _databricks_job(ex)
         if cfg.cluster_id is None:
@@ -605,7 +611,8 @@ class AwsRenderer(Renderer):
                         "HadoopJarStep": {
                             "Jar": "command-runner.jar",
                             "Args.$": (
-                                "States.Array('spark-submit', "
+                                "States.Array('spark-submit', '--py-files', "
+                                "'s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip', "
                                 "'s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/glacier_handler.py', "
                                 f"'{args[0]}', '{args[1]}', $$.Execution.Name, "
                                 "'s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs')"
@@ -627,7 +634,10 @@ class AwsRenderer(Renderer):
                     "InstanceIds": [f"${{aws_instance.{ex.ident}.id}}"],
                     "Parameters": {
                         "commands.$": (
-                            "States.Array(States.Format('python3 /opt/glacier/glacier_handler.py "
+                            "States.Array(States.Format('mkdir -p /opt/glacier && "
+                            "aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && "
+                            "python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && "
+                            "python3 /opt/glacier/glacier_handler.py "
                             f"{args[0]} {args[1]} {{}} s3://${{aws_s3_bucket.glacier_artifacts.bucket}}/runs', "
                             "$$.Execution.Name))"
                         )
@@ -865,13 +875,14 @@ class AwsRenderer(Renderer):
         return [assume, policy, role, inline, xray, sm]
 
 
-def _databricks_common(ex: ExecutorSpec, name: str) -> list[Block]:
+def _databricks_common(ex: ExecutorSpec, modules: list[str]) -> list[Block]:
+    """Workspace files: the entry point first (the job runs it), then the pipeline modules."""
     return [
         Block("resource", ("databricks_workspace_file", f"{ex.ident}_{i}")).add(
             Attr("source", template(f"${{path.module}}/src/{f}")),
             Attr("path", template(f"/Shared/glacier/${{var.name_prefix}}/{f}")),
         )
-        for i, f in enumerate(["glacier_handler.py"])
+        for i, f in enumerate(["glacier_handler.py", *(f"{m}.py" for m in modules)])
     ]
 
 

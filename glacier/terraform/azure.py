@@ -443,7 +443,7 @@ class AzureRenderer(Renderer):
                 ),
                 Attr("tags", ref("var.tags")),
             ),
-            *_databricks_common(ex, self.plan.name),
+            *_databricks_common(ex, list(self.plan.modules)),
         ]
         job = _databricks_job(ex)
         if cfg.cluster_id is None:

@@ -20,6 +20,21 @@ from glacier.terraform.plan import ARTIFACTS, WIRED, BucketSpec, ExecutorSpec, F
 __all__ = ["GcpRenderer"]
 
 RUN_ID = '${sys.get_env("GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID")}'
+CODE_URI = template(
+    "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"
+)
+#: The VM's startup script: fetch the code, run the task named in its metadata, power off.
+STARTUP = (
+    "mkdir -p /opt/glacier && gsutil cp ${CODE} /tmp/glacier-code.zip && "
+    "python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && "
+    "python3 /opt/glacier/glacier_handler.py $(curl -s -H Metadata-Flavor:Google "
+    "http://metadata/computeMetadata/v1/instance/attributes/glacier-task); shutdown -h now"
+)
+VM_METADATA = {"block-project-ssh-keys": "true", "enable-oslogin": "true", "serial-port-enable": "false"}
+
+
+def _startup() -> Raw:
+    return template(STARTUP.replace("${CODE}", str(CODE_URI)[1:-1]))
 
 
 def _dash(ident: str) -> str:
@@ -113,6 +128,13 @@ class GcpRenderer(Renderer):
                 Attr("name", template("code/code-${data.archive_file.code.output_md5}.zip")),
                 Attr("bucket", ref("google_storage_bucket.glacier_artifacts.name")),
                 Attr("source", ref("data.archive_file.code.output_path")),
+            )
+        )
+        items.append(
+            Block("resource", ("google_storage_bucket_object", "handler")).add(
+                Attr("name", "code/glacier_handler.py"),
+                Attr("bucket", ref("google_storage_bucket.glacier_artifacts.name")),
+                Attr("source", template("${path.module}/src/glacier_handler.py")),
             )
         )
         if any(isinstance(e.config, DatabricksConfig) for e in plan.executors):
@@ -264,18 +286,8 @@ class GcpRenderer(Renderer):
             Attr("machine_type", cfg.machine_type),
             Attr("zone", cfg.zone or template("${var.region}-b")),
             Attr("desired_status", "TERMINATED"),
-            Attr(
-                "metadata",
-                {"block-project-ssh-keys": True, "enable-oslogin": True, "serial-port-enable": False},
-            ),
-            Attr(
-                "metadata_startup_script",
-                "gsutil cp gs://$(curl -s -H Metadata-Flavor:Google "
-                "http://metadata/computeMetadata/v1/instance/attributes/glacier-code) /opt/glacier/code.zip && "
-                "cd /opt/glacier && python3 -m zipfile -e code.zip . && "
-                "python3 glacier_handler.py $(curl -s -H Metadata-Flavor:Google "
-                "http://metadata/computeMetadata/v1/instance/attributes/glacier-task); shutdown -h now",
-            ),
+            Attr("metadata", dict(VM_METADATA)),
+            Attr("metadata_startup_script", _startup()),
         )
         vm.block("boot_disk").block("initialize_params").add(
             Attr("image", cfg.image), Attr("size", cfg.disk_size_gb)
@@ -325,7 +337,7 @@ class GcpRenderer(Renderer):
     def databricks(self, ex: ExecutorSpec) -> list[Block]:
         cfg = ex.config
         assert isinstance(cfg, DatabricksConfig)
-        items: list[Any] = [*_databricks_common(ex, self.plan.name)]
+        items: list[Any] = [*_databricks_common(ex, list(self.plan.modules))]
         job = _databricks_job(ex)
         if cfg.cluster_id is None:
             nc = job.block("job_cluster").attr("job_cluster_key", "glacier").block("new_cluster")
@@ -371,6 +383,7 @@ class GcpRenderer(Renderer):
                                 "mainPythonFileUri": template(
                                     "gs://${google_storage_bucket.glacier_artifacts.name}/code/glacier_handler.py"
                                 ),
+                                "pythonFileUris": [CODE_URI],
                                 "args": [flow.pipeline, step.node, RUN_ID, staging],
                             },
                         }
@@ -402,7 +415,11 @@ class GcpRenderer(Renderer):
                             **where,
                             "body": {
                                 "fingerprint": "${vm.metadata.fingerprint}",
-                                "items": [{"key": "glacier-task", "value": task_arg}],
+                                "items": [
+                                    *({"key": k, "value": v} for k, v in VM_METADATA.items()),
+                                    {"key": "startup-script", "value": _startup()},
+                                    {"key": "glacier-task", "value": task_arg},
+                                ],
                             },
                         },
                     }

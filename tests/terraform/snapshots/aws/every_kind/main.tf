@@ -331,6 +331,13 @@ resource "aws_s3_object" "code" {
   source_hash = data.archive_file.code.output_base64sha256
 }
 
+resource "aws_s3_object" "handler" {
+  bucket      = aws_s3_bucket.glacier_artifacts.id
+  key         = "code/glacier_handler.py"
+  source      = "${path.module}/src/glacier_handler.py"
+  source_hash = filemd5("${path.module}/src/glacier_handler.py")
+}
+
 data "aws_iam_policy_document" "local_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -892,6 +899,11 @@ resource "databricks_workspace_file" "dbx_0" {
   path   = "/Shared/glacier/${var.name_prefix}/glacier_handler.py"
 }
 
+resource "databricks_workspace_file" "dbx_1" {
+  source = "${path.module}/src/pipelines.py"
+  path   = "/Shared/glacier/${var.name_prefix}/pipelines.py"
+}
+
 resource "databricks_job" "dbx" {
   name                = "${var.name_prefix}-dbx"
   max_concurrent_runs = 10
@@ -1091,7 +1103,7 @@ resource "aws_sfn_state_machine" "every_kind" {
           DocumentName = "AWS-RunShellScript"
           InstanceIds  = [aws_instance.box.id]
           Parameters = {
-            "commands.$" = "States.Array(States.Format('python3 /opt/glacier/glacier_handler.py every_kind enrich {} s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs', $$.Execution.Name))"
+            "commands.$" = "States.Array(States.Format('mkdir -p /opt/glacier && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich {} s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs', $$.Execution.Name))"
           }
         }
         ResultSelector = {
@@ -1183,7 +1195,7 @@ resource "aws_sfn_state_machine" "every_kind" {
                     ActionOnFailure = "CONTINUE"
                     HadoopJarStep = {
                       Jar      = "command-runner.jar"
-                      "Args.$" = "States.Array('spark-submit', 's3://${aws_s3_bucket.glacier_artifacts.bucket}/code/glacier_handler.py', 'every_kind', 'aggregate', $$.Execution.Name, 's3://${aws_s3_bucket.glacier_artifacts.bucket}/runs')"
+                      "Args.$" = "States.Array('spark-submit', '--py-files', 's3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip', 's3://${aws_s3_bucket.glacier_artifacts.bucket}/code/glacier_handler.py', 'every_kind', 'aggregate', $$.Execution.Name, 's3://${aws_s3_bucket.glacier_artifacts.bucket}/runs')"
                     }
                   }
                 }

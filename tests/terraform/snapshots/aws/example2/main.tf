@@ -213,6 +213,13 @@ resource "aws_s3_object" "code" {
   source_hash = data.archive_file.code.output_base64sha256
 }
 
+resource "aws_s3_object" "handler" {
+  bucket      = aws_s3_bucket.glacier_artifacts.id
+  key         = "code/glacier_handler.py"
+  source      = "${path.module}/src/glacier_handler.py"
+  source_hash = filemd5("${path.module}/src/glacier_handler.py")
+}
+
 data "aws_iam_policy_document" "local_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -506,6 +513,11 @@ resource "databricks_instance_profile" "databricks" {
 resource "databricks_workspace_file" "databricks_0" {
   source = "${path.module}/src/glacier_handler.py"
   path   = "/Shared/glacier/${var.name_prefix}/glacier_handler.py"
+}
+
+resource "databricks_workspace_file" "databricks_1" {
+  source = "${path.module}/src/example2_heterogeneous.py"
+  path   = "/Shared/glacier/${var.name_prefix}/example2_heterogeneous.py"
 }
 
 data "databricks_node_type" "databricks" {

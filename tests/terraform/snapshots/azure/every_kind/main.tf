@@ -418,6 +418,11 @@ resource "databricks_workspace_file" "spark_0" {
   path   = "/Shared/glacier/${var.name_prefix}/glacier_handler.py"
 }
 
+resource "databricks_workspace_file" "spark_1" {
+  source = "${path.module}/src/pipelines.py"
+  path   = "/Shared/glacier/${var.name_prefix}/pipelines.py"
+}
+
 resource "databricks_job" "spark" {
   name                = "${var.name_prefix}-spark"
   max_concurrent_runs = 10
@@ -490,6 +495,11 @@ resource "azurerm_databricks_access_connector" "dbx" {
 resource "databricks_workspace_file" "dbx_0" {
   source = "${path.module}/src/glacier_handler.py"
   path   = "/Shared/glacier/${var.name_prefix}/glacier_handler.py"
+}
+
+resource "databricks_workspace_file" "dbx_1" {
+  source = "${path.module}/src/pipelines.py"
+  path   = "/Shared/glacier/${var.name_prefix}/pipelines.py"
 }
 
 resource "databricks_job" "dbx" {

@@ -308,6 +308,11 @@ resource "databricks_workspace_file" "databricks_0" {
   path   = "/Shared/glacier/${var.name_prefix}/glacier_handler.py"
 }
 
+resource "databricks_workspace_file" "databricks_1" {
+  source = "${path.module}/src/example2_heterogeneous.py"
+  path   = "/Shared/glacier/${var.name_prefix}/example2_heterogeneous.py"
+}
+
 data "databricks_node_type" "databricks" {
   local_disk = true
 }

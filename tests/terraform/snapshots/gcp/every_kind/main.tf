@@ -127,6 +127,12 @@ resource "google_storage_bucket_object" "code" {
   source = data.archive_file.code.output_path
 }
 
+resource "google_storage_bucket_object" "handler" {
+  name   = "code/glacier_handler.py"
+  bucket = google_storage_bucket.glacier_artifacts.name
+  source = "${path.module}/src/glacier_handler.py"
+}
+
 resource "google_secret_manager_secret" "databricks_token" {
   secret_id = "${var.name_prefix}-databricks-token"
   replication {
@@ -301,11 +307,11 @@ resource "google_compute_instance" "box" {
   zone           = "${var.region}-b"
   desired_status = "TERMINATED"
   metadata = {
-    block-project-ssh-keys = true
-    enable-oslogin         = true
-    serial-port-enable     = false
+    block-project-ssh-keys = "true"
+    enable-oslogin         = "true"
+    serial-port-enable     = "false"
   }
-  metadata_startup_script = "gsutil cp gs://$(curl -s -H Metadata-Flavor:Google http://metadata/computeMetadata/v1/instance/attributes/glacier-code) /opt/glacier/code.zip && cd /opt/glacier && python3 -m zipfile -e code.zip . && python3 glacier_handler.py $(curl -s -H Metadata-Flavor:Google http://metadata/computeMetadata/v1/instance/attributes/glacier-task); shutdown -h now"
+  metadata_startup_script = "mkdir -p /opt/glacier && gsutil cp gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name} /tmp/glacier-code.zip && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py $(curl -s -H Metadata-Flavor:Google http://metadata/computeMetadata/v1/instance/attributes/glacier-task); shutdown -h now"
   boot_disk {
     initialize_params {
       image = "debian-cloud/debian-12"
@@ -413,6 +419,11 @@ resource "google_storage_bucket_iam_member" "dbx_artifacts_runs" {
 resource "databricks_workspace_file" "dbx_0" {
   source = "${path.module}/src/glacier_handler.py"
   path   = "/Shared/glacier/${var.name_prefix}/glacier_handler.py"
+}
+
+resource "databricks_workspace_file" "dbx_1" {
+  source = "${path.module}/src/pipelines.py"
+  path   = "/Shared/glacier/${var.name_prefix}/pipelines.py"
 }
 
 resource "databricks_job" "dbx" {
@@ -582,6 +593,22 @@ resource "google_workflows_workflow" "every_kind" {
                 fingerprint = "$${vm.metadata.fingerprint}"
                 items = [
                   {
+                    key   = "block-project-ssh-keys"
+                    value = "true"
+                  },
+                  {
+                    key   = "enable-oslogin"
+                    value = "true"
+                  },
+                  {
+                    key   = "serial-port-enable"
+                    value = "false"
+                  },
+                  {
+                    key   = "startup-script"
+                    value = "mkdir -p /opt/glacier && gsutil cp gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name} /tmp/glacier-code.zip && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py $(curl -s -H Metadata-Flavor:Google http://metadata/computeMetadata/v1/instance/attributes/glacier-task); shutdown -h now"
+                  },
+                  {
                     key   = "glacier-task"
                     value = "$${\"every_kind enrich \" + sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
                   },
@@ -649,6 +676,7 @@ resource "google_workflows_workflow" "every_kind" {
                                 }
                                 pysparkJob = {
                                   mainPythonFileUri = "gs://${google_storage_bucket.glacier_artifacts.name}/code/glacier_handler.py"
+                                  pythonFileUris    = ["gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"]
                                   args = [
                                     "every_kind",
                                     "aggregate",

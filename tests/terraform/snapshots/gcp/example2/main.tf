@@ -79,6 +79,12 @@ resource "google_storage_bucket_object" "code" {
   source = data.archive_file.code.output_path
 }
 
+resource "google_storage_bucket_object" "handler" {
+  name   = "code/glacier_handler.py"
+  bucket = google_storage_bucket.glacier_artifacts.name
+  source = "${path.module}/src/glacier_handler.py"
+}
+
 resource "google_secret_manager_secret" "databricks_token" {
   secret_id = "${var.name_prefix}-databricks-token"
   replication {
@@ -229,6 +235,11 @@ resource "google_storage_bucket_iam_member" "databricks_artifacts_runs" {
 resource "databricks_workspace_file" "databricks_0" {
   source = "${path.module}/src/glacier_handler.py"
   path   = "/Shared/glacier/${var.name_prefix}/glacier_handler.py"
+}
+
+resource "databricks_workspace_file" "databricks_1" {
+  source = "${path.module}/src/example2_heterogeneous.py"
+  path   = "/Shared/glacier/${var.name_prefix}/example2_heterogeneous.py"
 }
 
 data "databricks_node_type" "databricks" {
