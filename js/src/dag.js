@@ -1,0 +1,365 @@
+// Glacier DAG widget: tasks and buckets laid out left to right (dagre), coloured by
+// executor, with hover, pan/zoom, search, collapse by executor, SVG export, click-to-
+// preview, live run status and a per-executor timeline. Python side: widgets/dag.py.
+import dagre from "@dagrejs/dagre";
+
+const DAGRE_MAX = 150; // above this, Glacier's own layered positions are used (dagre is slow)
+const STATUS = {
+  pending: "#bbbbbb", running: "#56B4E9", done: "#009E73",
+  cached: "#8E6BBE", failed: "#D55E00", skipped: "#999999",
+};
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const short = (s, n = 22) => (s.length <= n ? s : s.slice(0, n - 1) + "…");
+const fmtS = (s) => (s == null ? "" : s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
+const fmtN = (n) => (n == null ? "" : n.toLocaleString("en-US"));
+
+const SVG_STYLE = `
+.glw-node text{font:12px system-ui,sans-serif;fill:#222}
+.glw-node text.meta{font-size:10px;fill:#555}
+.glw-node rect.bg{stroke-width:1.5}
+.glw-node[data-status=pending] rect.bg{stroke:${STATUS.pending};stroke-width:2}
+.glw-node[data-status=running] rect.bg{stroke:${STATUS.running};stroke-width:3;stroke-dasharray:6 3}
+.glw-node[data-status=done] rect.bg{stroke:${STATUS.done};stroke-width:3}
+.glw-node[data-status=cached] rect.bg{stroke:${STATUS.cached};stroke-width:3}
+.glw-node[data-status=failed] rect.bg{stroke:${STATUS.failed};stroke-width:3}
+.glw-node[data-status=skipped] rect.bg{stroke:${STATUS.skipped};stroke-width:2;stroke-dasharray:2 3}
+.glw-node[data-status=skipped]{opacity:.55}
+.glw-node.dim{opacity:.18}
+.glw-node.hit rect.bg{stroke:#000;stroke-width:3}
+.glw-node{cursor:pointer}
+.glw-edge{fill:none;stroke:#999;stroke-width:1.2}
+`;
+
+function layered(nodes, edges) {
+  // longest-path layers, for big collapsed graphs (dagre is too slow there)
+  const n = nodes.length, succ = nodes.map(() => []), indeg = new Array(n).fill(0), layer = new Array(n).fill(0);
+  for (const [a, b] of edges) { succ[a].push(b); indeg[b]++; }
+  const q = []; for (let i = 0; i < n; i++) if (!indeg[i]) q.push(i);
+  for (let h = 0; h < q.length; h++) for (const c of succ[q[h]]) { layer[c] = Math.max(layer[c], layer[q[h]] + 1); if (!--indeg[c]) q.push(c); }
+  const count = {};
+  nodes.forEach((nd, i) => { const l = layer[i]; const k = count[l] || 0; count[l] = k + 1; nd.x = 12 + l * 200; nd.y = 12 + k * 48; });
+}
+
+function layout(nodes, edges, W, H) {
+  if (nodes.length > DAGRE_MAX) return false;
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 48, marginx: 12, marginy: 12 });
+  g.setDefaultEdgeLabel(() => ({}));
+  nodes.forEach((nd, i) => g.setNode(String(i), { width: W, height: H }));
+  for (const [a, b] of edges) g.setEdge(String(a), String(b));
+  dagre.layout(g);
+  nodes.forEach((nd, i) => { const p = g.node(String(i)); nd.x = p.x - W / 2; nd.y = p.y - H / 2; });
+  return true;
+}
+
+function render({ model, el }) {
+  const g = model.get("graph");
+  const [W, H] = [g.node_size[0], Math.max(g.node_size[1], 36)];
+  const exs = g.executors;
+  const full = g.nodes.map((r) => ({ id: r[0], label: r[1], kind: r[2], ex: r[3], layer: r[4], x: r[5], y: r[6], tip: g.tips[r[7]] }));
+  const nTasks = full.filter((n) => n.kind === "task").length;
+  const nBuckets = full.length - nTasks;
+
+  const root = document.createElement("div");
+  root.className = "glw glw-dag";
+  root.innerHTML = `
+    <div class="glw-bar">
+      <span class="glw-title">${esc(g.name)}</span>
+      <input type="search" class="glw-search" placeholder="search tasks and buckets">
+      <label><input type="checkbox" class="glw-collapse"> collapse by executor</label>
+      <button class="glw-fit" title="fit the graph to the view">fit</button>
+      <button class="glw-export" title="download the picture as SVG">export SVG</button>
+      <button class="glw-tab-graph" disabled>graph</button>
+      <button class="glw-tab-timeline" disabled title="after a run: tasks per executor over time">timeline</button>
+      <span class="glw-counts"></span>
+    </div>
+    <div class="glw-legend">${exs.map((e) => `<span class="glw-legend-item" title="${esc(e.service)}"><span class="sw" style="background:${e.color}"></span>${esc(e.name)} <small>(${esc(e.kind)})</small></span>`).join("")}
+      ${nBuckets ? `<span class="glw-legend-item"><span class="sw" style="background:#f4f4f4;border:1px dashed #888"></span>bucket</span>` : ""}</div>
+    <div class="glw-main"><div class="glw-canvas"><div class="glw-tip"></div></div><div class="glw-side"></div></div>
+    <div class="glw-timeline"></div>`;
+  el.appendChild(root);
+  const $ = (s) => root.querySelector(s);
+  const canvas = $(".glw-canvas"), tip = $(".glw-tip"), side = $(".glw-side"), counts = $(".glw-counts");
+  const main = $(".glw-main"), timeline = $(".glw-timeline");
+  let view = { x: 0, y: 0, k: 1 }, shown = null, els = new Map(), selected = null, vp = null, svg = null;
+
+  function collapsedGraph() {
+    const nodes = [], idx = new Map(), edges = new Set();
+    full.forEach((n, i) => {
+      const key = n.kind === "task" ? `executor:${exs[n.ex].name}` : n.id;
+      if (!idx.has(key)) {
+        idx.set(key, nodes.length);
+        nodes.push(n.kind === "task" ? { id: key, label: exs[n.ex].name, kind: "group", ex: n.ex, members: [], tip: "" } : { ...n });
+      }
+      if (n.kind === "task") nodes[idx.get(key)].members.push(n.id);
+      n._g = idx.get(key);
+    });
+    for (const [a, b] of g.edges) { const s = full[a]._g, t = full[b]._g; if (s !== t) edges.add(`${s},${t}`); }
+    nodes.forEach((n) => { if (n.kind === "group") { n.label = `${n.label} (${n.members.length})`; n.tip = `${n.members.length} tasks on ${exs[n.ex].name}`; } });
+    return { nodes, edges: [...edges].map((e) => e.split(",").map(Number)) };
+  }
+
+  function nodeSvg(n) {
+    const id = esc(n.id);
+    if (n.kind === "bucket") {
+      return `<g class="glw-node glw-bucket" data-id="${id}" data-kind="bucket" transform="translate(${n.x},${n.y})">` +
+        `<rect class="bg" width="${W}" height="${H}" rx="14" fill="#f4f4f4" stroke="#888" stroke-dasharray="4 3"/>` +
+        `<text x="${W / 2}" y="${H / 2 + 4}" text-anchor="middle">${esc(short(n.label))}</text></g>`;
+    }
+    const c = exs[n.ex].color;
+    return `<g class="glw-node glw-${n.kind}" data-id="${id}" data-kind="${n.kind}" data-status="" transform="translate(${n.x},${n.y})">` +
+      `<rect width="${W}" height="${H}" rx="5" fill="#fff"/>` +
+      `<rect class="bg" width="${W}" height="${H}" rx="5" fill="${c}" fill-opacity="0.15" stroke="${c}"/>` +
+      `<rect width="6" height="${H}" rx="2" fill="${c}"/>` +
+      `<text x="13" y="15">${esc(short(n.label))}</text><text class="meta" x="13" y="29"></text></g>`;
+  }
+
+  function draw() {
+    const t0 = performance.now();
+    const collapsed = $(".glw-collapse").checked;
+    shown = collapsed ? collapsedGraph() : { nodes: full.map((n) => ({ ...n })), edges: g.edges };
+    if (!layout(shown.nodes, shown.edges, W, H) && collapsed) layered(shown.nodes, shown.edges);
+    const nodes = shown.nodes;
+    const parts = [];
+    for (const [a, b] of shown.edges) {
+      const s = nodes[a], t = nodes[b];
+      const x1 = s.x + W, y1 = s.y + H / 2, x2 = t.x, y2 = t.y + H / 2, m = (x1 + x2) / 2;
+      parts.push(`<path class="glw-edge" d="M${x1},${y1}C${m},${y1} ${m},${y2} ${x2 - 2},${y2}" marker-end="url(#glw-arrow)"/>`);
+    }
+    const body = nodes.map(nodeSvg).join("");
+    canvas.querySelector("svg")?.remove();
+    canvas.insertAdjacentHTML("afterbegin",
+      `<svg xmlns="http://www.w3.org/2000/svg" class="glw-svg"><style>${SVG_STYLE}</style>` +
+      `<defs><marker id="glw-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0L10,5L0,10z" fill="#999"/></marker></defs>` +
+      `<g class="glw-vp"><g class="glw-edges">${parts.join("")}</g><g class="glw-nodes">${body}</g></g></svg>`);
+    svg = canvas.querySelector("svg");
+    vp = svg.querySelector(".glw-vp");
+    els = new Map();
+    for (const e of svg.querySelectorAll(".glw-node")) els.set(e.dataset.id, e);
+    fit();
+    search();
+    updateStatus();
+    root.dataset.renderMs = String(Math.round(performance.now() - t0));
+    root.dataset.rendered = String(els.size);
+  }
+
+  function apply() { vp.setAttribute("transform", `translate(${view.x},${view.y}) scale(${view.k})`); }
+  function bounds() {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const n of shown.nodes) { x0 = Math.min(x0, n.x); y0 = Math.min(y0, n.y); x1 = Math.max(x1, n.x + W); y1 = Math.max(y1, n.y + H); }
+    return isFinite(x0) ? { x0, y0, x1, y1 } : { x0: 0, y0: 0, x1: W, y1: H };
+  }
+  function fit() {
+    const b = bounds(), cw = canvas.clientWidth || 800, ch = canvas.clientHeight || 420;
+    const k = Math.min(1.2, (cw - 20) / (b.x1 - b.x0), (ch - 20) / (b.y1 - b.y0));
+    view = { k, x: (cw - (b.x1 - b.x0) * k) / 2 - b.x0 * k, y: (ch - (b.y1 - b.y0) * k) / 2 - b.y0 * k };
+    apply();
+  }
+  function centerOn(n) {
+    const cw = canvas.clientWidth || 800, ch = canvas.clientHeight || 420;
+    view.k = Math.max(view.k, 0.8);
+    view.x = cw / 2 - (n.x + W / 2) * view.k; view.y = ch / 2 - (n.y + H / 2) * view.k;
+    apply();
+  }
+
+  // -- pan & zoom ------------------------------------------------------------------
+  let drag = null;
+  canvas.addEventListener("mousedown", (e) => { if (!e.target.closest(".glw-node")) { drag = { x: e.clientX, y: e.clientY, vx: view.x, vy: view.y }; canvas.style.cursor = "grabbing"; } });
+  canvas.addEventListener("mousemove", (e) => { if (drag) { view.x = drag.vx + e.clientX - drag.x; view.y = drag.vy + e.clientY - drag.y; apply(); } });
+  for (const ev of ["mouseup", "mouseleave"]) canvas.addEventListener(ev, () => { drag = null; canvas.style.cursor = ""; });
+  canvas.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = canvas.getBoundingClientRect(), px = e.clientX - r.left, py = e.clientY - r.top;
+    const k = Math.min(4, Math.max(0.05, view.k * Math.exp(-e.deltaY * 0.0015)));
+    view.x = px - ((px - view.x) * k) / view.k; view.y = py - ((py - view.y) * k) / view.k; view.k = k;
+    apply();
+  }, { passive: false });
+
+  // -- hover -----------------------------------------------------------------------
+  const byId = () => new Map(shown.nodes.map((n) => [n.id, n]));
+  let index = null;
+  function statusText(id) {
+    const st = model.get("statuses")[id];
+    if (!st) return "";
+    const dur = st.t0 != null && st.t1 != null ? st.t1 - st.t0 : null;
+    return `\nstatus: ${st.s}` + (dur != null ? ` in ${fmtS(dur)}` : "") + (st.r != null ? `, ${fmtN(st.r)} rows` : "") + (st.e ? `\nerror: ${st.e}` : "");
+  }
+  function tipText(n) {
+    if (n.kind === "bucket") return `bucket ${n.label}\n${n.tip}`;
+    const e = exs[n.ex];
+    const settings = Object.entries(e.settings || {}).map(([k, v]) => `  ${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n");
+    const head = n.kind === "group" ? n.tip : n.tip;
+    return `${head}\nexecutor: ${e.name} (${e.kind}, ${e.service})` + (e.config ? `\nconfig: ${e.config}` : "") + (settings ? `\n${settings}` : "") + (n.kind === "task" ? statusText(n.id) : "");
+  }
+  canvas.addEventListener("mousemove", (e) => {
+    const t = e.target.closest(".glw-node");
+    if (!t) { tip.style.display = "none"; return; }
+    index = index || byId();
+    const n = index.get(t.dataset.id);
+    if (!n) return;
+    const r = canvas.getBoundingClientRect();
+    tip.textContent = tipText(n);
+    tip.style.display = "block";
+    tip.style.left = `${Math.min(e.clientX - r.left + 14, r.width - 200)}px`;
+    tip.style.top = `${e.clientY - r.top + 14}px`;
+  });
+  canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+
+  const closeBtn = `<button class="glw-close" title="close" style="float:right">×</button>`;
+  // -- click: preview --------------------------------------------------------------
+  canvas.addEventListener("click", (e) => {
+    const t = e.target.closest(".glw-node");
+    if (!t) return;
+    index = index || byId();
+    const n = index.get(t.dataset.id);
+    selected = n.id;
+    tip.style.display = "none";
+    const wasOpen = side.classList.contains("open");
+    side.classList.add("open");
+    if (!wasOpen) requestAnimationFrame(fit);
+    if (n.kind === "group") {
+      side.innerHTML = `${closeBtn}<h4>${esc(n.label)}</h4><p>tasks on this executor:</p><pre>${esc(n.members.join("\n"))}</pre>`;
+      return;
+    }
+    side.innerHTML = `${closeBtn}<h4>${esc(n.label)}</h4><pre>${esc(tipText(n))}</pre><p class="glw-loading">loading preview…</p>`;
+    model.send({ type: "preview", node: n.id, n: model.get("preview_rows") });
+  });
+  side.addEventListener("click", (e) => {
+    if (e.target.closest(".glw-close")) { side.classList.remove("open"); side.innerHTML = ""; selected = null; requestAnimationFrame(fit); }
+  });
+  function showPreview() {
+    const p = model.get("preview");
+    if (!p || p.node !== selected || p.loading) return;
+    const loading = side.querySelector(".glw-loading");
+    const box = document.createElement("div");
+    box.className = "glw-preview";
+    box.dataset.node = p.node;
+    if (p.error) box.innerHTML = `<p class="glw-err">${esc(p.error)}</p>`;
+    else if (p.value != null) box.innerHTML = `<p>value: <code>${esc(p.value)}</code></p>`;
+    else {
+      const head = p.columns.map((c, i) => `<th>${esc(c)}<br><small>${esc(p.dtypes[i])}</small></th>`).join("");
+      const rows = p.rows.map((r) => `<tr>${r.map((v) => `<td>${v == null ? "<i>null</i>" : esc(v)}</td>`).join("")}</tr>`).join("");
+      const ran = p.ran.length ? `ran ${p.ran.join(", ")}` : "nothing ran";
+      box.innerHTML = `<p><b>preview</b> · first ${p.rows.length} rows · ${esc(ran)}${p.cached.length ? ` · cached ${esc(p.cached.join(", "))}` : ""} · ${fmtS(p.elapsed)}</p>` +
+        `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+    }
+    side.querySelector(".glw-preview")?.remove();
+    if (loading) loading.replaceWith(box); else side.appendChild(box);
+  }
+  model.on("change:preview", showPreview);
+
+  // -- search ----------------------------------------------------------------------
+  const input = $(".glw-search");
+  function search() {
+    const q = input.value.trim().toLowerCase();
+    let first = null;
+    for (const n of shown.nodes) {
+      const e = els.get(n.id), hit = q && (n.label.toLowerCase().includes(q) || (n.members || []).some((m) => m.toLowerCase().includes(q)));
+      e.classList.toggle("dim", Boolean(q) && !hit);
+      e.classList.toggle("hit", Boolean(hit));
+      if (hit && !first) first = n;
+    }
+    return first;
+  }
+  input.addEventListener("input", search);
+  input.addEventListener("keydown", (e) => { if (e.key === "Enter") { const n = search(); if (n) centerOn(n); } });
+  $(".glw-collapse").addEventListener("change", () => { index = null; draw(); });
+  $(".glw-fit").addEventListener("click", fit);
+
+  // -- export ----------------------------------------------------------------------
+  function exportSvg() {
+    const b = bounds(), clone = svg.cloneNode(true);
+    clone.querySelector(".glw-vp").setAttribute("transform", `translate(${12 - b.x0},${12 - b.y0})`);
+    const w = b.x1 - b.x0 + 24, h = b.y1 - b.y0 + 24;
+    clone.setAttribute("width", w); clone.setAttribute("height", h); clone.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    clone.removeAttribute("class");
+    return new XMLSerializer().serializeToString(clone);
+  }
+  $(".glw-export").addEventListener("click", () => {
+    const url = URL.createObjectURL(new Blob([exportSvg()], { type: "image/svg+xml" }));
+    const a = document.createElement("a");
+    a.href = url; a.download = `${g.name}.svg`; document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+
+  // -- live status -----------------------------------------------------------------
+  function groupStatus(members, sts) {
+    let done = 0, any = { running: 0, failed: 0, pending: 0, skipped: 0 };
+    for (const m of members) { const s = sts[m]?.s; if (s === "done" || s === "cached") done++; else if (s in any) any[s]++; }
+    const s = any.failed ? "failed" : any.running ? "running" : done === members.length ? "done" : done || any.skipped ? (any.pending ? "running" : "skipped") : members.some((m) => sts[m]) ? "pending" : "";
+    return [s, `${done}/${members.length} done`];
+  }
+  function updateStatus() {
+    const sts = model.get("statuses") || {}, run = model.get("run") || {};
+    const tally = {};
+    for (const [, st] of Object.entries(sts)) tally[st.s] = (tally[st.s] || 0) + 1;
+    for (const n of shown.nodes) {
+      if (n.kind === "bucket") continue;
+      const e = els.get(n.id);
+      let s = "", meta = "";
+      if (n.kind === "group") [s, meta] = groupStatus(n.members, sts);
+      else {
+        const st = sts[n.id];
+        if (st) {
+          s = st.s;
+          const dur = st.t0 != null && st.t1 != null ? st.t1 - st.t0 : null;
+          meta = s === "done" || s === "cached" ? [s === "cached" ? "cached" : fmtS(dur), st.r != null ? `${fmtN(st.r)} rows` : ""].filter(Boolean).join(" · ")
+            : s === "failed" ? `failed: ${st.e || ""}` : s;
+        }
+      }
+      if (e.dataset.status !== s) e.dataset.status = s;
+      const m = e.querySelector("text.meta");
+      if (m && m.textContent !== meta) m.textContent = short(meta, 24);
+    }
+    const parts = [`${nTasks} task${nTasks === 1 ? "" : "s"}`, `${nBuckets} bucket${nBuckets === 1 ? "" : "s"}`];
+    for (const s of Object.keys(STATUS)) if (tally[s]) parts.push(`<span style="color:${STATUS[s]}">${tally[s]} ${s}</span>`);
+    if (run.state) parts.push(`run ${esc(run.state)}` + (run.end && run.start ? ` in ${fmtS(run.end - run.start)}` : ""));
+    counts.innerHTML = parts.join(" · ");
+    root.dataset.runState = run.state || "";
+    const finished = run.state === "done" || run.state === "failed";
+    $(".glw-tab-timeline").disabled = !finished;
+    if (timeline.style.display === "block") drawTimeline();
+  }
+  model.on("change:statuses", updateStatus);
+  model.on("change:run", updateStatus);
+
+  // -- timeline (Gantt per executor) -------------------------------------------------
+  function drawTimeline() {
+    const sts = model.get("statuses") || {}, run = model.get("run") || {};
+    const rows = Object.entries(sts).filter(([, s]) => s.t0 != null);
+    if (!rows.length) { timeline.innerHTML = "<p style='padding:8px'>no timings in this run</p>"; return; }
+    const t0 = Math.min(run.start || Infinity, ...rows.map(([, s]) => s.t0));
+    const t1 = Math.max(run.end || 0, ...rows.map(([, s]) => s.t1 ?? s.t0));
+    const span = Math.max(t1 - t0, 1e-6), LW = 170, PW = Math.max(300, (timeline.clientWidth || 800) - LW - 30), RH = 16;
+    const exColor = new Map(exs.map((e) => [e.name, e.color]));
+    const lanes = new Map();
+    for (const [id, s] of rows.sort((a, b) => a[1].t0 - b[1].t0)) { const x = s.x || "?"; if (!lanes.has(x)) lanes.set(x, []); lanes.get(x).push([id, s]); }
+    const out = []; let y = 20;
+    for (const [x, items] of lanes) {
+      out.push(`<text x="4" y="${y + 12}" font-weight="600">${esc(x)}</text>`); y += RH + 2;
+      for (const [id, s] of items) {
+        const bx = LW + ((s.t0 - t0) / span) * PW, bw = Math.max(2, (((s.t1 ?? s.t0) - s.t0) / span) * PW);
+        out.push(`<g class="glw-bar-row" data-id="${esc(id)}"><title>${esc(id)}: ${esc(s.s)} ${fmtS((s.t1 ?? s.t0) - s.t0)}</title>` +
+          `<text x="14" y="${y + 11}" font-size="11">${esc(short(id, 24))}</text>` +
+          `<rect x="${bx}" y="${y + 2}" width="${bw}" height="${RH - 4}" fill="${exColor.get(x) || "#888"}" stroke="${STATUS[s.s] || "#888"}"/></g>`);
+        y += RH;
+      }
+      y += 6;
+    }
+    out.push(`<text x="${LW}" y="12" font-size="10" fill="#666">0</text><text x="${LW + PW}" y="12" font-size="10" fill="#666" text-anchor="end">${fmtS(span)}</text>`);
+    timeline.innerHTML = `<svg xmlns="http://www.w3.org/2000/svg" width="${LW + PW + 20}" height="${y + 10}" font-family="system-ui,sans-serif" font-size="12">${out.join("")}</svg>`;
+  }
+  $(".glw-tab-timeline").addEventListener("click", () => {
+    main.style.display = "none"; timeline.style.display = "block";
+    $(".glw-tab-graph").disabled = false; $(".glw-tab-timeline").disabled = true; drawTimeline();
+  });
+  $(".glw-tab-graph").addEventListener("click", () => {
+    main.style.display = ""; timeline.style.display = "none";
+    $(".glw-tab-graph").disabled = true; updateStatus();
+  });
+
+  // first render once the element is in the page (for its size)
+  requestAnimationFrame(draw);
+}
+
+export default { render };

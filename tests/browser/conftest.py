@@ -1,0 +1,44 @@
+"""Fixtures for the real-browser widget tests: one JupyterLab server and one headless
+Chromium per session (skipped with a reason when Chromium is not installed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # lab.py
+sys.path.insert(0, str(Path(__file__).parents[1] / "widgets"))  # sample.py
+
+from lab import ARTIFACTS, CHROMIUM, browser, jupyterlab
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="session")
+def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lab")
+
+
+@pytest.fixture(scope="session")
+def lab_url(lab_root: Path):
+    with jupyterlab(lab_root) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/install.d/20-chromium.sh")
+    with browser() as b:
+        yield b
+
+
+@pytest.fixture
+def page(chromium):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    yield pg
+    context.close()
