@@ -18,6 +18,11 @@ def widget_classes() -> tuple[Any, Any] | None:
         from glacier_jupyter.widgets import DagWidget, ResourceWidget
     except ImportError:
         return None
+    except Exception:  # a broken widget install: the static displays still work
+        import logging
+
+        logging.getLogger("glacier").warning("interactive widgets unavailable", exc_info=True)
+        return None
     return DagWidget, ResourceWidget
 
 

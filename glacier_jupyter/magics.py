@@ -27,7 +27,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from glacier_jupyter.bridge import in_kernel, widget_classes
+from glacier_jupyter.bridge import in_kernel
+from glacier_jupyter.formatters import widget_bundle
 from glacier_jupyter.namespace import (
     kind_of,
     lookup,
@@ -82,9 +83,9 @@ def _dag(magics: GlacierMagics, args: Any) -> Any:
     except Exception as exc:
         raise UsageError(f"cannot trace pipeline {args.pipeline}: {_one_line(exc)}") from None
     if not args.static and in_kernel(shell):
-        classes = widget_classes()
-        if classes is not None:
-            return classes[0](pipeline)
+        merged = widget_bundle(pipeline)  # the widget, with the static picture as fallback
+        if merged is not None:
+            return Rendered(merged)
     return Rendered(
         graph_bundle(graph, title=repr(pipeline), description=pipeline.description, record=pipeline.last_run)
     )
@@ -111,16 +112,13 @@ def _resources(magics: GlacierMagics, args: Any) -> Any:
         found = providers_in(magics.ns)
         if not found:
             raise UsageError("no Provider in this notebook yet: create one with Provider(config=...)")
-    classes = None if args.static or not in_kernel(magics.shell) else widget_classes()
-    if classes is not None:
+    merged = [] if args.static or not in_kernel(magics.shell) else [widget_bundle(p) for _, p in found]
+    if merged and all(b is not None for b in merged):
         from IPython.display import display
 
-        widgets = [classes[1](provider) for _, provider in found]
-        if len(widgets) == 1:
-            return widgets[0]
-        for widget in widgets:
-            display(widget)
-        return None
+        for bundle in merged[:-1]:
+            display(bundle, raw=True)
+        return Rendered(merged[-1])  # type: ignore[arg-type]
     bundles = [(name, mimebundle(provider)) for name, provider in found]
     if len(bundles) == 1:
         return Rendered(bundles[0][1])
@@ -159,9 +157,9 @@ def _run(magics: GlacierMagics, args: Any) -> Any:
         from IPython.display import display
 
         progress = False
-        classes = widget_classes()
-        if classes is not None:
-            display(classes[0](pipeline))
+        merged = widget_bundle(pipeline)  # the DAG widget follows the run's events itself
+        if merged is not None:
+            display(merged, raw=True)
         else:
             from glacier_jupyter.live import LiveStatus
 

@@ -44,6 +44,12 @@ def _has(module: str, name: str) -> bool:
         return False
 
 
+def _widgets_available() -> bool:
+    from glacier_jupyter.bridge import widget_classes
+
+    return widget_classes() is not None
+
+
 def _execute(tmp_path, sources: list[str], tags: dict[int, list[str]] | None = None):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -91,8 +97,12 @@ def test_every_object_displays_itself(executed):
 def test_dag_and_resources(executed):
     nb, _ = executed
     dag, static, resources = _data(nb.cells[7]), _data(nb.cells[8]), _data(nb.cells[9])
-    # the interactive widget where it is installed, the static picture otherwise
-    assert "application/vnd.jupyter.widget-view+json" in dag or "<svg" in dag["text/html"]
+    # the interactive widget where it is installed, always with the static picture as fallback
+    widget = "application/vnd.jupyter.widget-view+json"
+    assert (widget in dag) == _widgets_available()
+    assert (widget in resources) == _widgets_available()
+    assert (widget in _data(nb.cells[6])) == _widgets_available()
+    assert "<svg" in dag["text/html"] and widget not in static
     assert 'data-id="transform"' in static["text/html"]
     assert "data/input.parquet" in json.dumps(resources)
 
