@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +39,6 @@ __all__ = [
     "write_local",
     "write_partitioned_local",
     "partition_files",
-    "upload",
 ]
 
 SCANNERS: dict[str, Callable[..., pl.LazyFrame]] = {
@@ -200,43 +198,3 @@ def write_partitioned_local(
         else:
             os.replace(tmp, target)
     return written
-
-
-def upload(frame: pl.DataFrame | pl.LazyFrame, fs: Any, uri: str, fmt: str, **put_kwargs: Any) -> int | None:
-    """Serialise ``frame`` to a temporary file, then publish it to ``uri`` in one upload."""
-    with tempfile.TemporaryDirectory(prefix="glacier-") as tmpdir:
-        local = Path(tmpdir) / f"object{SUFFIX[fmt]}"
-        rows = serialise(frame, local, fmt)
-        fs.put_file(str(local), uri, **put_kwargs)
-    return rows
-
-
-def upload_partitioned(
-    frame: pl.DataFrame | pl.LazyFrame,
-    fs: Any,
-    uri: str,
-    fmt: str,
-    partition_by: list[str],
-    **put_kwargs: Any,
-) -> list[str]:
-    """Write a partitioned dataset under ``uri``: every file whole, stale files removed last."""
-    with tempfile.TemporaryDirectory(prefix="glacier-") as tmpdir:
-        root = Path(tmpdir)
-        written = partition_files(frame, root, fmt, partition_by)
-        base = uri.rstrip("/")
-        for rel in written:
-            fs.put_file(str(root / rel), f"{base}/{rel}", **put_kwargs)
-    fs.invalidate_cache(base)
-    try:
-        existing = fs.find(base)
-    except FileNotFoundError:
-        existing = []
-    keep = {f"{_strip(base)}/{rel}" for rel in written}
-    stale = [p for p in existing if _strip(p) not in keep]
-    if stale:
-        fs.rm(stale)
-    return written
-
-
-def _strip(path: str) -> str:
-    return path.split("://", 1)[-1].rstrip("/")
