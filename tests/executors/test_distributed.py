@@ -24,11 +24,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
-def build(base: Path, address: str | None) -> SimpleNamespace:
+def build(base: Path, address: str | None, n_workers: int = 2) -> SimpleNamespace:
     """Example 2 of the design document with its cluster task on Dask, plus a few extras."""
     provider = Provider(config=LocalConfig(base_path=str(base)))
     local_exec = provider.local()
-    dask_exec = provider.cluster(config=DaskConfig(address=address))
+    dask_exec = provider.cluster(config=DaskConfig(address=address, n_workers=n_workers))
     raw = provider.bucket(bucket="lake", path="raw/data.parquet")
     parts = provider.bucket(bucket="lake", path="parts/*.parquet")
     scored = provider.bucket(bucket="lake", path="scored")
@@ -93,6 +93,15 @@ def build(base: Path, address: str | None) -> SimpleNamespace:
     @pipeline(name="long")
     def long_pipeline(seconds: float = 3.0):
         return long_sleep(extract(raw), seconds)
+
+    @dask_exec.task(timeout=60)
+    def patient(df: pl.LazyFrame, seconds: float) -> pl.LazyFrame:
+        time.sleep(seconds)
+        return df
+
+    @pipeline(name="patient")
+    def patient_pipeline(seconds: float = 0.2):
+        return patient(extract(raw), seconds)
 
     @pipeline(name="slow")
     def slow_pipeline(seconds: float = 10.0):
@@ -173,7 +182,9 @@ def test_timeout_on_dask(ns):
     with pytest.raises(PipelineError, match=r"slow: ran [\d.]+ s, timeout is 0.5 s"):
         ns.slow_pipeline.run(mode="distributed", seconds=2.0)
     assert ns.slow_pipeline.last_run.tasks["slow"].error.startswith("TaskTimeoutError")
-    assert ns.slow_pipeline.run(mode="distributed", seconds=0.0).collect().height == 4
+    # within its timeout (the clock runs from submission: a generous one on a busy machine)
+    assert ns.patient_pipeline.run(mode="distributed", seconds=0.2).collect().height == 4
+    assert ns.patient_pipeline.last_run.tasks["patient"].status == "done"
 
 
 def test_example2_dask_variant(tmp_path, monkeypatch, dask_address, capsys):
@@ -236,7 +247,7 @@ def test_cloud_executors_fail_fast(tmp_path):
 
 
 def test_own_local_cluster_is_started_and_closed(tmp_path):
-    ns = build(tmp_path, None)
+    ns = build(tmp_path, None, n_workers=1)
     out = ns.ml_pipeline.run(mode="distributed").collect()
     assert out["id"].to_list() == [1, 3]
     assert os.getpid() not in out["pid"].to_list()
