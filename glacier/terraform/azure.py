@@ -246,6 +246,16 @@ class AzureRenderer(Renderer):
                     f"tier_to_{tier}_after_days_since_modification_greater_than", 0
                 )
                 rules.append(rule)
+        out.append(
+            Block("resource", ("azurerm_storage_blob", "code")).add(
+                Attr("name", "code/code.zip"),
+                Attr("storage_account_name", ref(f"{ACCOUNT}.name")),
+                Attr("storage_container_name", ref("azurerm_storage_container.glacier_artifacts.name")),
+                Attr("type", "Block"),
+                Attr("source", ref("data.archive_file.code.output_path")),
+                Attr("content_md5", ref("data.archive_file.code.output_md5")),
+            )
+        )
         if rules:
             out.append(
                 Block("resource", ("azurerm_storage_management_policy", "tiers")).add(
@@ -499,8 +509,14 @@ class AzureRenderer(Renderer):
                     "body": {
                         "commandId": "RunShellScript",
                         "script": [
-                            f"python3 /opt/glacier/glacier_handler.py {flow.pipeline} {step.node} "
-                            "@{workflow().run.name} az://glacier-artifacts/runs"
+                            template(
+                                f"az login --identity --client-id ${{azurerm_user_assigned_identity.{ex.ident}.client_id}} && "
+                                "az storage blob download --auth-mode login --account-name ${var.storage_account_name} "
+                                "-c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && "
+                                "mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && "
+                                f"python3 /opt/glacier/glacier_handler.py {flow.pipeline} {step.node} "
+                                "@{workflow().run.name} az://glacier-artifacts/runs"
+                            )
                         ],
                     },
                     "authentication": {

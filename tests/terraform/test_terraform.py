@@ -517,6 +517,16 @@ def test_retargeting_storage_without_equivalent():
         render(tiering, cloud="gcp")
 
 
+def test_several_pipelines_share_resources_and_get_one_orchestrator_each():
+    files = render([example2_heterogeneous.ml_pipeline, pipelines.every_kind])
+    machines = _resources(files, "aws_sfn_state_machine")
+    assert set(machines) == {"ml_inference", "every_kind"}
+    assert len(_resources(files, "aws_lambda_function")) == 3  # local (shared), lambda, fn
+    assert "data_lake" in _resources(files, "aws_s3_bucket") and "orders_raw" in _resources(
+        files, "aws_s3_bucket"
+    )
+
+
 def test_provider_target_finds_its_pipelines():
     files = render(pipelines.provider)
     assert "every_kind" in files["main.tf"]

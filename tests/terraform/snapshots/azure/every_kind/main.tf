@@ -143,6 +143,15 @@ resource "azurerm_storage_container" "reports" {
   container_access_type = "private"
 }
 
+resource "azurerm_storage_blob" "code" {
+  name                   = "code/code.zip"
+  storage_account_name   = azurerm_storage_account.data.name
+  storage_container_name = azurerm_storage_container.glacier_artifacts.name
+  type                   = "Block"
+  source                 = data.archive_file.code.output_path
+  content_md5            = data.archive_file.code.output_md5
+}
+
 resource "azurerm_storage_management_policy" "tiers" {
   storage_account_id = azurerm_storage_account.data.id
   rule {
@@ -667,7 +676,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_enrich" {
       body = {
         commandId = "RunShellScript"
         script = [
-          "python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} az://glacier-artifacts/runs",
+          "az login --identity --client-id ${azurerm_user_assigned_identity.box.client_id} && az storage blob download --auth-mode login --account-name ${var.storage_account_name} -c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} az://glacier-artifacts/runs",
         ]
       }
       authentication = {

@@ -129,6 +129,15 @@ resource "azurerm_storage_container" "data_lake" {
   container_access_type = "private"
 }
 
+resource "azurerm_storage_blob" "code" {
+  name                   = "code/code.zip"
+  storage_account_name   = azurerm_storage_account.data.name
+  storage_container_name = azurerm_storage_container.glacier_artifacts.name
+  type                   = "Block"
+  source                 = data.archive_file.code.output_path
+  content_md5            = data.archive_file.code.output_md5
+}
+
 resource "azurerm_user_assigned_identity" "local" {
   name                = "${var.name_prefix}-local"
   location            = azurerm_resource_group.glacier.location
