@@ -441,6 +441,9 @@ class DistributedRunner(LocalRunner):
         values = client.gather([future for _, future in finished])  # one round trip for all results
         for (index, _), value in zip(finished, values, strict=True):
             results[index] = _unpack(value)
+            if isinstance(value, Staged) and isinstance(results[index], pl.LazyFrame):
+                with self._lock:  # a later Dask task gets the staged file, not a trip through here
+                    self._shipped[id(results[index])] = (results[index], value)
         return results
 
     def _retried(self, node: Node, attempt: int, exc: BaseException) -> None:
