@@ -7,8 +7,10 @@ from typing import Any, ClassVar
 from glacier.config.execution import DatabricksConfig, EC2Config, EMRConfig, LambdaConfig
 from glacier.config.storage import S3Config
 from glacier.terraform.base import Renderer, output, ref, variable
+from glacier.terraform.databricks import databricks_files as _databricks_common
+from glacier.terraform.databricks import databricks_job as _databricks_job
 from glacier.terraform.hcl import Attr, Block, Call, Comment, Raw, template
-from glacier.terraform.plan import ARTIFACTS, BucketSpec, ExecutorSpec, Flow, Step
+from glacier.terraform.plan import ARTIFACTS, WIRED, BucketSpec, ExecutorSpec, Flow, Step
 
 __all__ = ["AwsRenderer"]
 
@@ -107,8 +109,6 @@ class AwsRenderer(Renderer):
         provider = Block("provider", ("aws",)).add(Attr("region", ref("var.region")))
         for secret in plan.secrets:
             if secret.name.startswith("aws_"):
-                from glacier.terraform.plan import WIRED
-
                 provider.attr(WIRED["aws"][secret.name.removeprefix("aws_")], ref(f"var.{secret.name}"))
         provider.block("default_tags").attr("tags", ref("var.tags"))
         items: list[Any] = [provider]
@@ -873,46 +873,6 @@ class AwsRenderer(Renderer):
         )
         sm.block("tracing_configuration").attr("enabled", True)
         return [assume, policy, role, inline, xray, sm]
-
-
-def _databricks_common(ex: ExecutorSpec, modules: list[str]) -> list[Block]:
-    """Workspace files: the entry point first (the job runs it), then the pipeline modules."""
-    return [
-        Block("resource", ("databricks_workspace_file", f"{ex.ident}_{i}")).add(
-            Attr("source", template(f"${{path.module}}/src/{f}")),
-            Attr("path", template(f"/Shared/glacier/${{var.name_prefix}}/{f}")),
-        )
-        for i, f in enumerate(["glacier_handler.py", *(f"{m}.py" for m in modules)])
-    ]
-
-
-def _databricks_job(ex: ExecutorSpec) -> Block:
-    cfg = ex.config
-    assert isinstance(cfg, DatabricksConfig)
-    job = Block("resource", ("databricks_job", ex.ident)).add(
-        Attr("name", template(f"${{var.name_prefix}}-{ex.ident.replace('_', '-')}")),
-        Attr("max_concurrent_runs", 10),
-    )
-    for p in ("pipeline", "task", "run", "staging"):
-        job.block("parameter").add(Attr("name", p), Attr("default", ""))
-    task = job.block("task").attr("task_key", "run_task")
-    if cfg.cluster_id:
-        task.attr("existing_cluster_id", cfg.cluster_id)
-    else:
-        task.attr("job_cluster_key", "glacier")
-    task.block("spark_python_task").add(
-        Attr("python_file", template(f"${{databricks_workspace_file.{ex.ident}_0.path}}")),
-        Attr(
-            "parameters",
-            [
-                "{{job.parameters.pipeline}}",
-                "{{job.parameters.task}}",
-                "{{job.parameters.run}}",
-                "{{job.parameters.staging}}",
-            ],
-        ),
-    )
-    return job
 
 
 def _tf_json(value: Any) -> Any:

@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 from glacier.config.execution import AzureFunctionConfig, AzureVMConfig, DatabricksConfig
 from glacier.config.storage import AzureBlobConfig
 from glacier.errors import ConfigError
-from glacier.terraform.aws import _databricks_common, _databricks_job
 from glacier.terraform.base import Renderer, output, ref, variable
+from glacier.terraform.databricks import databricks_files as _databricks_common
+from glacier.terraform.databricks import databricks_job as _databricks_job
 from glacier.terraform.hcl import Attr, Block, Call, Comment, template
 from glacier.terraform.naming import slug
 from glacier.terraform.plan import ExecutorSpec, Flow, Step

@@ -12,8 +12,9 @@ from glacier.config.execution import (
     DataprocConfig,
 )
 from glacier.config.storage import GCSConfig
-from glacier.terraform.aws import _databricks_common, _databricks_job
 from glacier.terraform.base import Renderer, output, ref, variable
+from glacier.terraform.databricks import databricks_files as _databricks_common
+from glacier.terraform.databricks import databricks_job as _databricks_job
 from glacier.terraform.hcl import Attr, Block, Call, Comment, Raw, template
 from glacier.terraform.plan import ARTIFACTS, WIRED, BucketSpec, ExecutorSpec, Flow, Step
 
