@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=.venv-checkov
-PYTHON=${PYTHON:-python3}
+# The project venv's interpreter is known to have a working venv module (Debian's python3 may lack it).
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
 if [ -x "$VENV/bin/checkov" ] && "$VENV/bin/checkov" --version >/dev/null 2>&1; then
   exit 0
 fi
