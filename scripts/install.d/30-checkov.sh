@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # checkov in its own virtual environment (its pins clash with Glacier's): .venv-checkov/bin/checkov.
-# Idempotent: does nothing when the venv already runs checkov.
+# Idempotent: does nothing once checkov is installed (stamp file in the venv).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=.venv-checkov
@@ -8,7 +8,8 @@ VENV=.venv-checkov
 if [ -z "${PYTHON:-}" ]; then
   if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
-if [ -x "$VENV/bin/checkov" ] && "$VENV/bin/checkov" --version >/dev/null 2>&1; then
+STAMP="$VENV/.stamp-checkov"
+if [ -x "$VENV/bin/checkov" ] && [ -e "$STAMP" ]; then
   exit 0
 fi
 echo "installing checkov into $VENV"
@@ -16,3 +17,4 @@ echo "installing checkov into $VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q "checkov>=3.2,<4"
 "$VENV/bin/checkov" --version
+touch "$STAMP"
