@@ -208,7 +208,7 @@ class TaskCache:
             try:
                 ref: Any = weakref.ref(item)
             except TypeError:
-                ref = item
+                continue  # plain values (ints, strings, tuples) are fingerprinted by value
             self._produced[id(item)] = (ref, key)
         if len(self._produced) > 4 * self.memory_items:
             live = {k: v for k, v in self._produced.items() if _deref(v[0]) is not None}
