@@ -50,6 +50,44 @@ _PREVIEW_METHODS = frozenset(
         "_repr_mimebundle_",
     }
 )
+#: Functions without effects: a bare call of one only shows its result.
+_PURE_FUNCTIONS = frozenset(
+    {
+        "len",
+        "sorted",
+        "list",
+        "dict",
+        "set",
+        "tuple",
+        "str",
+        "repr",
+        "type",
+        "sum",
+        "min",
+        "max",
+        "any",
+        "all",
+        "isinstance",
+        "range",
+        "zip",
+        "enumerate",
+        "vars",
+        "dir",
+        "id",
+        "hash",
+        "round",
+        "abs",
+    }
+)
+#: Modules without effects: a bare call into one only shows its result.
+_PURE_MODULES = frozenset({"re", "math", "json", "textwrap", "inspect"})
+#: Bucket methods that only read, when the result is thrown away.
+_READ_METHODS = frozenset({"read", "scan", "exists", "get_uri", "ls", "describe"})
+#: Methods that release something: kept after the main run when they come after it.
+_TEARDOWN_METHODS = frozenset({"stop", "close", "shutdown", "terminate", "cleanup", "kill", "disconnect"})
+#: Calls that start worker processes: at a module's top level they run again in every
+#: process that multiprocessing spawns, so ``python MODULE.py`` fails.
+_PROCESS_STARTERS = frozenset({"LocalCluster", "Client", "Pool", "ProcessPoolExecutor"})
 #: Pipeline attributes that only exist to be looked at in a notebook.
 _PIPELINE_VIEWS = frozenset({"graph", "last_run", "trace", "subscribe"})
 #: ``run()`` keywords that only matter in the notebook.
@@ -67,6 +105,7 @@ class Piece:
     comment: str = ""  # markdown turned into a comment, placed above
     is_def: bool = False  # a def or class statement
     blank_before: bool = True  # a blank line (or a cell boundary) separates it from the previous piece
+    teardown: bool = False  # ``server.stop()``-like: after the main run, it moves into ``__main__``
 
 
 @dataclass(slots=True)
@@ -86,6 +125,7 @@ class Run:
     args: list[str]
     cell: int
     line: int
+    position: int = 0  # how many pieces were kept before it
 
 
 @dataclass(slots=True)
@@ -97,6 +137,7 @@ class Analysis:
     pipelines: dict[str, PipelineDef] = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
     dropped: list[tuple[int, int, str]] = field(default_factory=list)  # (cell, line, why)
+    notes: list[tuple[int, int, str]] = field(default_factory=list)  # (cell, line, warning)
 
 
 class Analyzer:
@@ -106,6 +147,8 @@ class Analyzer:
         self.analysis = Analysis()
         self._tainted: set[str] = set()
         self._imports_seen: set[str] = set()
+        self._factories: set[str] = set()  # functions that build and return pipelines
+        self._made: set[str] = set()  # names assigned from a factory's result
 
     # -- public --------------------------------------------------------------------------
     def taint(self, names: set[str]) -> None:
@@ -144,7 +187,15 @@ class Analyzer:
                 else:
                     attach = comment if first_kept and kind in ("task", "pipeline") else ""
                     is_def = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                    self.analysis.pieces.append(Piece(kind, text, cell, name, attach, is_def, blank))
+                    teardown = (
+                        isinstance(stmt, ast.Expr)
+                        and isinstance(stmt.value, ast.Call)
+                        and isinstance(stmt.value.func, ast.Attribute)
+                        and stmt.value.func.attr in _TEARDOWN_METHODS
+                    )
+                    self.analysis.pieces.append(
+                        Piece(kind, text, cell, name, attach, is_def, blank, teardown)
+                    )
                     first_kept = False
                     kept_before = True
             previous_end = stmt.end_lineno or stmt.lineno
@@ -164,6 +215,17 @@ class Analyzer:
             return ("import", None)
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self._tainted.discard(stmt.name)
+            missing = sorted(_free_names(stmt) & self._tainted)
+            if missing:
+                names = ", ".join(missing)
+                a.notes.append(
+                    (
+                        cell,
+                        stmt.lineno,
+                        f"{stmt.name} uses {names}, which the module does not define (it comes from "
+                        "a statement the export leaves out, such as a run, a preview or a widget)",
+                    )
+                )
             if isinstance(stmt, ast.ClassDef):
                 return ("code", stmt.name)
             pipeline_name = _pipeline_decorator(stmt)
@@ -174,6 +236,12 @@ class Analyzer:
                 a.pipelines.pop(stmt.name, None)
                 return ("task", stmt.name)
             a.pipelines.pop(stmt.name, None)
+            if any(
+                isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _pipeline_decorator(n) is not None
+                for n in ast.walk(stmt)
+                if n is not stmt
+            ):
+                self._factories.add(stmt.name)
             return ("code", stmt.name)
         # a statement that runs something at the top level
         runs = list(self._runs_in(stmt, cell, source))
@@ -197,6 +265,23 @@ class Analyzer:
         for var in bound:
             a.pipelines.pop(var, None)
         self._tainted -= bound
+        self._made -= bound
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call) and _callee_name(node.func) in _PROCESS_STARTERS:
+                a.notes.append(
+                    (
+                        cell,
+                        node.lineno,
+                        f"{_callee_name(node.func)}(...) starts worker processes when the module is "
+                        "imported, and again in every process multiprocessing spawns, so "
+                        "`python MODULE.py` fails; let Glacier start the cluster at run time "
+                        "(DaskConfig() without an address) or tag the cell glacier-skip",
+                    )
+                )
+                break
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(stmt.value, ast.Call):
+            if isinstance(stmt.value.func, ast.Name) and stmt.value.func.id in self._factories:
+                self._made |= bound  # `etl, out = build(provider)`: etl may be a pipeline
         return ("code", None)
 
     def _notebook_only(self, stmt: ast.stmt) -> str | None:
@@ -222,8 +307,18 @@ class Analyzer:
                 return "display-only expression"
             if isinstance(value.func, ast.Name) and value.func.id in _DISPLAY_CALLS:
                 return f"{value.func.id}() call"
-            if isinstance(value.func, ast.Attribute) and value.func.attr in _PREVIEW_METHODS:
+            if isinstance(value.func, ast.Name) and value.func.id in _PURE_FUNCTIONS:
+                return "display-only expression"
+            if (
+                isinstance(value.func, ast.Attribute)
+                and isinstance(value.func.value, ast.Name)
+                and value.func.value.id in _PURE_MODULES
+            ):
+                return "display-only expression"
+            if isinstance(value.func, ast.Attribute) and value.func.attr in _PREVIEW_METHODS | _READ_METHODS:
                 return f"preview (.{value.func.attr}())"
+        if isinstance(stmt, ast.Assert):
+            return "a check of the notebook's state (assert)"
         return None
 
     def _runs_in(self, stmt: ast.stmt, cell: int, source: str) -> Iterator[Run]:
@@ -237,6 +332,13 @@ class Analyzer:
                 var = func.value.id
             elif isinstance(func, ast.Name):  # calling a pipeline runs it
                 var = func.id
+            if (
+                var is not None
+                and var not in pipelines
+                and var in self._made
+                and isinstance(func, ast.Attribute)
+            ):
+                pipelines[var] = PipelineDef(var, var, cell)  # made by a factory, run here
             if var is None or var not in pipelines:
                 continue
             args = [_segment(source, arg) for arg in node.args]
@@ -247,7 +349,7 @@ class Analyzer:
                 for kw in node.keywords
                 if kw.arg not in _RUN_NOTEBOOK_ONLY
             ]
-            yield Run(var, args, cell, node.lineno)
+            yield Run(var, args, cell, node.lineno, len(self.analysis.pieces))
 
     def _drop(self, stmt: ast.stmt, cell: int, why: str, bound: set[str]) -> None:
         self.analysis.dropped.append((cell, stmt.lineno, why))
@@ -335,6 +437,14 @@ def _pipeline_assignment(stmt: ast.Assign) -> tuple[str, str | None] | None:
     return None
 
 
+def _callee_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
 def _call_root_name(func: ast.expr) -> str | None:
     while True:
         if isinstance(func, ast.Attribute):
@@ -347,6 +457,24 @@ def _call_root_name(func: ast.expr) -> str | None:
             return func.id
         else:
             return None
+
+
+def _free_names(definition: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> set[str]:
+    """Names a definition reads but does not bind itself (roughly: its globals)."""
+    loads: set[str] = set()
+    local: set[str] = set()
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else local).add(node.id)
+        elif isinstance(node, ast.arg):
+            local.add(node.arg)
+        elif (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not definition
+        ):
+            local.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            local |= _import_names(node)
+    return loads - local
 
 
 def _loaded_names(stmt: ast.stmt) -> set[str]:

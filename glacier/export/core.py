@@ -140,9 +140,12 @@ def _export(cells: list[Cell], *, label: str, pipeline: str | None, base: str | 
             if run.pipeline in analyzer.analysis.pipelines:
                 args = [f'mode="{run.mode}"'] if run.mode else []
                 args += run.params
-                analyzer.analysis.runs.append(Run(run.pipeline, args, cell.number, run.line))
+                position = len(analyzer.analysis.pieces)
+                analyzer.analysis.runs.append(Run(run.pipeline, args, cell.number, run.line, position))
         analyzer.add(tree, source, cell.number, force=EXPORT_TAG in tags, comment=comment)
     analysis = analyzer.analysis
+    for cell_number, line, note in analysis.notes:
+        warnings.warn(f"{label} cell {cell_number}, line {line}: {note}", ExportWarning, stacklevel=3)
     if not analysis.pipelines:
         raise ExportError(
             f"{label} defines no pipeline: a module needs at least one function decorated with "

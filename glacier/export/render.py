@@ -35,9 +35,14 @@ def render(analysis: Analysis, *, source_label: str, main: tuple[str, Run | None
     others = [i for i in analysis.imports if i not in futures]
     if analysis.imports:
         parts.append("\n\n".join(block for block in ("\n".join(futures), "\n".join(others)) if block))
-    parts.extend(_pieces(analysis.pieces))
+    # releasing something (`server.stop()`) after the notebook's run happens after the run here too
+    after = run.position if run is not None else len(analysis.pieces)
+    teardown = [p for i, p in enumerate(analysis.pieces) if i >= after and p.teardown]
+    parts.extend(_pieces([p for p in analysis.pieces if p not in teardown]))
     args = ", ".join(run.args) if run is not None else 'mode="local"'
-    parts.append(f'if __name__ == "__main__":\n    {var}.run({args})\n    print({var}.last_run.summary())')
+    lines = [f"{var}.run({args})", f"print({var}.last_run.summary())"]
+    lines += [line for p in teardown for line in p.text.split("\n")]
+    parts.append('if __name__ == "__main__":\n' + "\n".join(f"    {line}" if line else "" for line in lines))
     return _join(parts)
 
 

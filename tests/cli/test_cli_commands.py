@@ -101,6 +101,40 @@ def test_run_dotted_module_and_pipeline_by_name(glacier: Run, workdir: Path) -> 
     assert "(distributed): done" in single.stdout
 
 
+DASK_MODULE = """\
+import polars as pl
+
+from glacier import Provider, pipeline
+from glacier.config import DaskConfig, LocalConfig
+
+provider = Provider(config=LocalConfig(base_path="./data"))
+cluster = provider.cluster(config=DaskConfig(n_workers=1))
+
+
+@cluster.task()
+def make(n: int) -> pl.LazyFrame:
+    return pl.LazyFrame({"i": list(range(n))})
+
+
+@pipeline(name="on_dask")
+def on_dask(n: int = 3):
+    return make(n)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore")
+def test_run_distributed_on_dask_from_a_file_module(glacier: Run, tmp_path: Path) -> None:
+    """Dask workers import the module by name: the CLI puts its folder on their path."""
+    sub = tmp_path / "jobs"
+    sub.mkdir()
+    (sub / "dask_jobs.py").write_text(DASK_MODULE)
+    done = glacier("run", "jobs/dask_jobs.py:on_dask", "--mode", "distributed", "-p", "n=5", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "of 'on_dask' (distributed): done" in done.stdout
+    assert "5 rows" in done.stdout
+
+
 def test_run_verbose_flag_before_or_after_the_command(glacier: Run, workdir: Path) -> None:
     for args in (["-v", "run", "pipes.py:nope"], ["run", "pipes.py:nope", "-v"]):
         done = glacier(*args, cwd=workdir)

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))  # nbutil, harness
+sys.path.insert(0, str(HERE))  # export_nbutil, export_harness
 
-ROOT = HERE.parent.parent
-SAMPLES = HERE / "notebooks"
+from export_nbutil import SAMPLES  # noqa: E402
 
 
 @pytest.fixture

@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["code", "markdown", "notebook", "write_notebook"]
+__all__ = ["code", "markdown", "notebook", "write_notebook", "ROOT", "SAMPLES"]
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SAMPLES = Path(__file__).resolve().parent / "notebooks"
 
 
 def code(source: str, *tags: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbutil import code, markdown, write_notebook
+from export_nbutil import code, markdown, write_notebook
 
 HERE = Path(__file__).parent
 

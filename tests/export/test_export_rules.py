@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from nbutil import code, markdown, notebook, write_notebook
+from export_nbutil import code, markdown, notebook, write_notebook
 
 from glacier.export import (
     CredentialWarning,
@@ -125,6 +125,33 @@ def test_display_expressions_previews_widgets_and_runs_are_dropped(tmp_path: Pat
     assert b.rstrip().endswith("etl.run(n=2)\n    print(etl.last_run.summary())")
 
 
+def test_a_kept_function_using_a_dropped_name_warns(tmp_path: Path) -> None:
+    path = write_notebook(
+        tmp_path / "nb.ipynb",
+        code(HEAD),
+        code(TASK),
+        code(PIPE),
+        code("result = etl.run()"),
+        code("@local_exec.task()\ndef again(df):\n    return result.join(df, on='id')"),
+    )
+    with pytest.warns(
+        ExportWarning, match=r"cell 5, line 2: again uses result, which the module does not define"
+    ):
+        export_notebook(path)
+
+
+def test_starting_processes_at_import_warns(tmp_path: Path) -> None:
+    path = write_notebook(
+        tmp_path / "nb.ipynb",
+        code("from dask.distributed import LocalCluster\n" + HEAD),
+        code("cluster = LocalCluster(n_workers=1)"),
+        code(TASK),
+        code(PIPE),
+    )
+    with pytest.warns(ExportWarning, match=r"cell 2, line 1: LocalCluster\(\.\.\.\) starts worker processes"):
+        export_notebook(path)
+
+
 def test_tags_skip_and_export(tmp_path: Path) -> None:
     text = export(
         tmp_path,
@@ -177,6 +204,54 @@ def test_two_pipelines_all_exported_main_runs_the_last_run_or_the_named_one(tmp_
     assert by_name.rstrip().endswith("second.run()\n    print(second.last_run.summary())")
     with pytest.raises(ExportError, match=r"no pipeline 'nope'; its pipelines are: etl, other, second"):
         export(tmp_path, *cells, pipeline="nope")
+
+
+def test_pipelines_made_by_a_factory_function(tmp_path: Path) -> None:
+    factory = (
+        "def build(provider):\n"
+        "    ex = provider.local()\n\n"
+        "    @ex.task()\n    def one() -> int:\n        return 1\n\n"
+        '    @pipeline(name="made")\n    def made():\n        return one()\n\n'
+        "    return made, ex"
+    )
+    text = export(
+        tmp_path,
+        code(HEAD),
+        code(factory),
+        code("made_pipeline, ex = build(provider)\nvalue = made_pipeline.run(mode='local')\nvalue"),
+    )
+    assert "made_pipeline, ex = build(provider)" in text
+    assert "value" not in body(text)
+    assert text.rstrip().endswith(
+        'made_pipeline.run(mode="local")\n    print(made_pipeline.last_run.summary())'
+    )
+
+
+def test_asserts_and_reads_are_notebook_checks(tmp_path: Path) -> None:
+    text = export(
+        tmp_path,
+        code(HEAD),
+        code(TASK),
+        code(PIPE),
+        code("out = etl.run()\nsrc.read()\nsrc.exists()\nassert src.exists()\nassert 1 + 1 == 2"),
+    )
+    b = body(text)
+    assert "assert" not in b and "src.read()" not in b and "src.exists()" not in b
+
+
+def test_teardown_after_the_main_run_moves_into_main(tmp_path: Path) -> None:
+    text = export(
+        tmp_path,
+        code("import threading\n" + HEAD + "\nserver = threading.Event()\nserver.clear()"),
+        code(TASK),
+        code(PIPE),
+        code("etl.run(n=2)"),
+        code("server.close = server.set\n# done with the server\nserver.close()"),
+    )
+    assert text.rstrip().endswith(
+        "    etl.run(n=2)\n    print(etl.last_run.summary())\n    # done with the server\n    server.close()"
+    )
+    assert "server.clear()" in body(text).split("__main__")[0]  # before the run: stays in place
 
 
 def test_a_pipeline_never_run_gets_a_local_run(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
+from export_nbutil import SAMPLES
 
 from glacier.export import ExportDriftError, export_notebook
 
