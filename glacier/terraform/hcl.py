@@ -7,6 +7,7 @@ key per line; lists of scalars inline, other lists one item per line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -74,13 +75,15 @@ class Block:
         return self
 
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
 def quote(text: str) -> str:
     """A quoted HCL string literal (template sequences escaped)."""
-    out = "".join(_ESCAPES.get(ch, ch) for ch in text)
-    return '"' + out.replace("${", "$${").replace("%{", "%%{") + '"'
+    out = text.translate(_ESCAPES)
+    if "{" in out:
+        out = out.replace("${", "$${").replace("%{", "%%{")
+    return '"' + out + '"'
 
 
 def template(text: str) -> Raw:
@@ -88,10 +91,11 @@ def template(text: str) -> Raw:
     whole = re.fullmatch(r"\$\{([^{}]*)\}", text)
     if whole:
         return Raw(whole.group(1))
-    out = "".join(_ESCAPES.get(ch, ch) for ch in text)
+    out = text.translate(_ESCAPES)
     return Raw('"' + out.replace("%{", "%%{") + '"')
 
 
+@functools.lru_cache(maxsize=4096)
 def key(name: str) -> str:
     """An object key: bare when it is an identifier, quoted otherwise."""
     return name if IDENT.fullmatch(name) and name not in ("true", "false", "null") else quote(name)
