@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import threading
 import time
@@ -140,7 +141,7 @@ class TaskCache:
             key = self._pending.pop(id(node), None)
         if key is None:
             key = self.key(node, args, kwargs)
-        plain_scan = _is_local_scan(value)
+        plain_scan = _is_local_scan(value) and _scans_a_bucket(value, node)
         if not plain_scan:
             value = _materialise(value)
         writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
@@ -340,6 +341,17 @@ def _is_local_scan(value: Any) -> bool:
     if not lines or not lines[0].upper().startswith(_SCAN_LINE) or "://" in lines[0]:
         return False
     return all(line.startswith(("PROJECT ", "ESTIMATED ROWS")) for line in lines[1:])
+
+
+def _scans_a_bucket(value: pl.LazyFrame, node: Node) -> bool:
+    """Whether the scanned files belong to a bucket of the pipeline (they persist), not to a
+    temporary file such as a distributed run's staging area."""
+    first = value.explain(optimized=False).splitlines()[0]
+    for bucket in (*_reads_upstream(node), *node.writes):
+        stem = re.split(r"[*?\[]", bucket.get_uri(), maxsplit=1)[0]
+        if stem and stem in first:
+            return True
+    return False
 
 
 def _materialise(value: Any) -> Any:

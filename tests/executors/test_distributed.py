@@ -103,6 +103,14 @@ def build(base: Path, address: str | None, n_workers: int = 2) -> SimpleNamespac
     def patient_pipeline(seconds: float = 0.2):
         return patient(extract(raw), seconds)
 
+    @dask_exec.task(cache=True)
+    def cached_predict(df: pl.LazyFrame) -> pl.LazyFrame:
+        return df.with_columns(pl.lit(0.5).alias("prediction"))
+
+    @pipeline(name="cached_ml")
+    def cached_ml():
+        return cached_predict(extract(raw))
+
     @pipeline(name="slow")
     def slow_pipeline(seconds: float = 10.0):
         return slow(extract(raw), seconds)
@@ -176,6 +184,16 @@ def test_large_frames_go_through_staging(ns, tmp_path, monkeypatch):
     out = ns.ml_pipeline.run(mode="distributed").collect()
     assert out["id"].to_list() == [1, 3]
     assert not any((tmp_path / "staging").glob("*/*.arrow"))  # the run's files are removed
+
+
+def test_cached_dask_output_outlives_staging(ns, tmp_path, monkeypatch, cache_dir):
+    monkeypatch.setenv("GLACIER_SHIP_THRESHOLD", "1")  # the worker's output is staged
+    monkeypatch.setenv("GLACIER_STAGING", str(tmp_path / "staging"))
+    first = ns.cached_ml.run(mode="distributed").collect()
+    assert ns.cached_ml.last_run.cache_hits == []
+    again = ns.cached_ml.run(mode="distributed").collect()  # the staged file is gone by now
+    assert ns.cached_ml.last_run.cache_hits == ["cached_predict"]
+    assert again.equals(first) and first.height == 4
 
 
 def test_timeout_on_dask(ns):
