@@ -81,6 +81,12 @@ class AwsBackend(Backend):
         fs.retries = 2  # s3fs retries botocore's retries (5 x 4 by default): keep failures fast
         return fs
 
+    def preflight(self) -> None:
+        """Fail in seconds on a dead endpoint, before botocore's and s3fs' retries."""
+        from glacier.storage.reach import check_reachable
+
+        check_reachable(self._endpoint(None) or f"https://s3.{self.config.region}.amazonaws.com")  # type: ignore[attr-defined]
+
     def hints(self, storage: StorageConfig | None) -> Hints:
         return Hints(
             credentials="AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE, "

@@ -97,6 +97,7 @@ class AzureBackend(Backend):
         from glacier.storage.reach import check_reachable
 
         facts = self._connection()
+        _check_key(facts.get("account_key"))
         if "blob_endpoint" in facts:
             check_reachable(facts["blob_endpoint"])
         elif "account_name" in facts:
@@ -147,3 +148,21 @@ def _service_client(conn: str) -> Any:
         connection_timeout=5,
         read_timeout=120,
     )
+
+
+def _check_key(key: str | None) -> None:
+    """An account key is base64; anything else fails every request with 'Incorrect padding'."""
+    if key is None:
+        return
+    import base64
+    import binascii
+
+    from glacier.errors import StorageError
+
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise StorageError(
+            "the Azure storage account key is not valid base64: check AzureConfig(account_key=...), "
+            "AZURE_STORAGE_KEY or the connection string's AccountKey (copy it again from the portal)"
+        ) from None

@@ -57,9 +57,7 @@ class GcpBackend(Backend):
             kwargs["endpoint_url"] = endpoint
             kwargs["token"] = "anon"
         if cfg.credentials_json is not None:  # type: ignore[attr-defined]
-            import json
-
-            kwargs["token"] = json.loads(cfg.credentials_json.get_secret_value())  # type: ignore[attr-defined]
+            kwargs["token"] = _token(cfg.credentials_json.get_secret_value())  # type: ignore[attr-defined]
         elif cfg.credentials_file:  # type: ignore[attr-defined]
             kwargs["token"] = cfg.credentials_file  # type: ignore[attr-defined]
         return gcsfs.GCSFileSystem(requests_timeout=60, **kwargs)
@@ -85,3 +83,38 @@ class GcpBackend(Backend):
         # Polars' native gs:// reader handles neither emulators nor every auth path:
         # read and write through fsspec file objects.
         return None
+
+
+_SCOPES = ["https://www.googleapis.com/auth/devstorage.full_control"]
+
+
+def _token(secret: str) -> Any:
+    """gcsfs credentials from a JSON key: service-account keys become google-auth credentials.
+
+    gcsfs' ``token=<dict>`` only understands authorized-user dicts; a service-account
+    dict there fails on every call. No part of the key ever appears in an error.
+    """
+    import json
+
+    from glacier.errors import StorageError
+
+    try:
+        info = json.loads(secret)
+    except ValueError:
+        raise StorageError(
+            "GcpConfig(credentials_json=...) is not valid JSON: give the content of a service-account "
+            "or authorized-user key file (or credentials_file=PATH)"
+        ) from None
+    if not isinstance(info, dict):
+        raise StorageError("GcpConfig(credentials_json=...) must be a JSON object (a key file's content)")
+    if info.get("type") != "service_account":
+        return info
+    from google.oauth2 import service_account
+
+    try:
+        return service_account.Credentials.from_service_account_info(info, scopes=_SCOPES)
+    except Exception:
+        raise StorageError(
+            "GcpConfig(credentials_json=...) is not a usable service-account key (its private_key or "
+            "client_email cannot be read): download a new JSON key for the service account"
+        ) from None

@@ -195,7 +195,11 @@ class Bucket:
             source: Any = files[0] if len(files) == 1 and not self.is_folder else files
             if self.is_folder and hive:
                 source = _glob_for(uri, files)
-            return io.scan(source, fmt, storage_options=opts or None, hive=hive or None, **kwargs)
+            lazy = io.scan(source, fmt, storage_options=opts or None, hive=hive or None, **kwargs)
+            if fmt in io.HIVE_NATIVE:
+                with self._errors("read"):
+                    lazy.collect_schema()  # a footer read: a corrupt file fails here, naming the URI
+            return lazy
         from glacier.storage.fsspec_scan import scan_files
 
         base = uri.split("://", 1)[-1] if self.is_folder else _glob_base(uri)
@@ -204,7 +208,9 @@ class Bucket:
 
     def read(self, **kwargs: Any) -> pl.DataFrame:
         """The whole object (or dataset) as a ``pl.DataFrame``."""
-        return self.scan(**kwargs).collect()
+        lazy = self.scan(**kwargs)
+        with self._errors("read"):
+            return lazy.collect()
 
     # -- writing ---------------------------------------------------------------------
     def write(

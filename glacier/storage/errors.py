@@ -35,6 +35,33 @@ _DENIED = re.compile(
     r"credentials|NoCredentials",
     re.I,
 )
+_NOSPACE = re.compile(r"No space left|ENOSPC|os error 28|Errno 28|Disk quota exceeded", re.I)
+_CORRUPT = re.compile(
+    r"out of specification|not a parquet file|invalid parquet|InvalidFooter|magic bytes|"
+    r"does not contain correct header|not an arrow file",
+    re.I,
+)
+_SERVER = re.compile(
+    r"Errno 121|InternalError|Internal Server Error|ServiceUnavailable|Service Unavailable|SlowDown|"
+    r"\b50[0234]\b|ServerTimeout|server error",
+    re.I,
+)
+_SIGNING = re.compile(r"SigningError|Incorrect padding|Invalid base64|AuthenticationError|RefreshError", re.I)
+#: polars errors that come from the user's plan, never from storage.
+_PLAN_ERRORS = frozenset(
+    {
+        "ColumnNotFoundError",
+        "SchemaError",
+        "SchemaFieldNotFoundError",
+        "StructFieldNotFoundError",
+        "InvalidOperationError",
+        "ShapeError",
+        "DuplicateError",
+        "OutOfBoundsError",
+        "SQLInterfaceError",
+        "SQLSyntaxError",
+    }
+)
 _UNREACHABLE = re.compile(
     r"Connect(ion)?(Error| refused|Timeout| reset| aborted)|Cannot connect|Could not connect|"
     r"EndpointConnectionError|ServiceRequestError|timed? ?out|Name or service not known|"
@@ -64,14 +91,22 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def classify(exc: BaseException) -> str | None:
-    """``"missing-bucket"``, ``"missing"``, ``"denied"``, ``"unreachable"`` or ``None``."""
+    """The kind of storage failure ``exc`` is, or ``None`` when it is not one.
+
+    Kinds: ``missing-bucket``, ``missing``, ``denied``, ``unreachable``, ``server``
+    (5xx after retries), ``nospace``, ``corrupt``.
+    """
     chain = _chain(exc)
+    if type(exc).__name__ in _PLAN_ERRORS:
+        return None
     for err in chain:
         name = type(err).__name__
         text = f"{name} {err}"
         if _MISSING_BUCKET.search(text):
             return "missing-bucket"
-        if isinstance(err, PermissionError) or _DENIED.search(name):
+        if _NOSPACE.search(text):
+            return "nospace"
+        if isinstance(err, PermissionError) or _DENIED.search(name) or _SIGNING.search(text):
             return "denied"
         if isinstance(err, ConnectionError | TimeoutError) or _UNREACHABLE.search(name):
             return "unreachable"
@@ -79,6 +114,10 @@ def classify(exc: BaseException) -> str | None:
             return "missing"
     for err in chain:
         text = f"{type(err).__name__} {err}"
+        if _CORRUPT.search(text):
+            return "corrupt"
+        if _SERVER.search(text):
+            return "server"
         if _UNREACHABLE.search(text):
             return "unreachable"
         if _DENIED.search(text):
@@ -120,6 +159,20 @@ def message(kind: str, uri: str, action: str, hints: Hints, *, bucket: str = "")
         )
     if kind == "missing":
         return f"no object at {uri}: write it first or check the bucket and path"
+    if kind == "nospace":
+        return (
+            f"cannot {action} {uri}: no space left on the device; free some space (or check {hints.endpoint})"
+        )
+    if kind == "corrupt":
+        return (
+            f"cannot {action} {uri}: it is not a valid file of the format its suffix names "
+            "(corrupted, or another format); re-write it or fix its suffix"
+        )
+    if kind == "server":
+        return (
+            f"cannot {action} {uri}: the storage service kept failing (HTTP 5xx or dropped connections) "
+            f"after retries; retry later, or check the service status and {hints.endpoint}"
+        )
     if kind == "denied":
         return f"cannot {action} {uri}: access denied; check {hints.credentials}"
     return (
