@@ -149,9 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"glacier: error: {_one_line(exc)}", file=sys.stderr)
-        if not verbose and not isinstance(exc, UsageError) and _is_internal(exc):
-            print("glacier: run again with -v for the traceback", file=sys.stderr)
+        hint = (
+            ""
+            if verbose or isinstance(exc, UsageError) or not _is_internal(exc)
+            else " (-v shows the traceback)"
+        )
+        print(f"glacier: error: {_one_line(exc)}{hint}", file=sys.stderr)
         return 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import textwrap
@@ -76,22 +77,28 @@ def _join(parts: list[str]) -> str:
 
 
 def markdown_comment(markdown: str, *, width: int = LINE_LENGTH) -> str:
-    """A markdown cell as ``#`` comment lines (headings unmarked, paragraphs wrapped)."""
+    """A markdown cell as ``#`` comment lines: headings unmarked, paragraphs re-wrapped,
+    lists, tables and code kept line by line."""
     out: list[str] = []
-    for raw in markdown.strip().split("\n"):
-        line = raw.rstrip()
-        stripped = line.lstrip("#").strip() if line.lstrip().startswith("#") else line.strip()
-        if not stripped:
-            if out and out[-1] != "#":
-                out.append("#")
+    for paragraph in re.split(r"\n\s*\n", markdown.strip()):
+        lines = [line.rstrip() for line in paragraph.split("\n") if line.strip()]
+        if not lines:
             continue
-        if len(stripped) + 2 > width:
-            out.extend("# " + w for w in textwrap.wrap(stripped, width - 2))
-        else:
-            out.append("# " + stripped)
-    while out and out[-1] == "#":
-        out.pop()
+        if out:
+            out.append("#")
+        if any(_structured(line) for line in lines):
+            for line in lines:
+                text = line.lstrip("#").strip() if line.lstrip().startswith("#") else line
+                out.append(f"# {text}" if text else "#")
+            continue
+        text = " ".join(line.strip() for line in lines)
+        out.extend("# " + w for w in textwrap.wrap(text, width - 2, break_on_hyphens=False))
     return "\n".join(out)
+
+
+def _structured(line: str) -> bool:
+    """Markdown whose line breaks matter: headings, list items, tables, code, quotes."""
+    return bool(re.match(r"\s*(#|[-*+] |\d+[.)] |\||```|>)|\s{4}", line))
 
 
 def _ruff() -> str | None:
