@@ -107,6 +107,14 @@ result = simple_pipeline.run(mode="local")
 result.collect()
 
 # %% [markdown]
+# `%glacier run` does the same from a magic, showing each task's status live in the DAG as it
+# runs (parameters go as `--param key=value`):
+
+# %%
+result = %glacier run simple_pipeline
+result.collect()
+
+# %% [markdown]
 # The run record keeps each task's status, duration and row count.
 
 # %%
