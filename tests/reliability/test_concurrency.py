@@ -236,14 +236,9 @@ def test_two_processes_share_one_cache_without_corruption(tmp_path):
     assert leftovers == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG in glacier/run/cache.py (issue 4): TaskCache._register records id() of every leaf of a "
-    "cached output, strong refs for ints/str; _value_fp then fingerprints any argument that IS the same "
-    "(interned) object as 'out:<that key>', so times_ten(2) hits times_ten(1)'s entry and returns 10. "
-    "Fix: register only weak-referenceable values (skip non-weakrefable leaves) in _register.",
-)
 def test_cache_keys_do_not_confuse_equal_small_values(tmp_path, monkeypatch):
+    """Found here: equal small values (interned ints) inside another cached output made
+    ``times_ten(2)`` hit ``times_ten(1)``'s entry (fixed in 2206e74)."""
     from glacier.run import cache
 
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))

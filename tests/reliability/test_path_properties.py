@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from glacier import ConfigError, Provider
@@ -29,6 +30,7 @@ CLOUDS = [
     (GcpConfig(project_id="my-project"), "gs"),
     (AzureConfig(storage_account="glacierdata"), "az"),
 ]
+DRIVE = re.compile(r"^[A-Za-z]:")
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -98,6 +100,7 @@ def test_cloud_uris_round_trip(path, cloud, bucket):
     rest = uri[len(f"{scheme}://{bucket}") :]
     assert rest == "" or rest.startswith("/")
     assert ".." not in rest.split("/")
+    assume(not DRIVE.match(resource.path))  # known gap: test_normalised_path_is_accepted_again
     if parts is not None:
         assert parts.scheme == scheme and parts.netloc == bucket
     again = provider.bucket(bucket=bucket, path=rest.lstrip("/"))
@@ -116,3 +119,18 @@ def test_bucket_names_are_checked(name, cloud, tmp_path_factory):
         return
     assert "/" not in name and "\\" not in name and name not in (".", "..") and name.strip() == name
     assert name in resource.get_uri()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="glacier/storage/paths.py: check_bucket_path('./C:') returns 'C:', which check_bucket_path "
+    "then refuses as absolute; normalising is not idempotent, so such a bucket's path does not round-trip. "
+    "Check the drive-letter rule on the normalised first segment too.",
+)
+@pytest.mark.parametrize("path", ["./C:", "a/../C:/x.parquet", "./d:/e"])
+def test_normalised_path_is_accepted_again(path):
+    try:
+        clean = check_bucket_path(path)
+    except BucketPathError:
+        return  # refusing it outright is fine too
+    assert check_bucket_path(clean) == clean

@@ -345,19 +345,16 @@ def test_error_messages(texts, secret_env, caplog):
     assert_no_leaks(texts, caplog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG in glacier/backends/gcp.py (storage owner): GcpConfig(credentials_json=<service-account JSON>) "
-    "hands the dict to gcsfs as token=, which only understands authorized-user dicts: every call fails with "
-    "KeyError: 'refresh_token'. Build google.oauth2.service_account.Credentials.from_service_account_info "
-    "for type=service_account.",
-)
 def test_gcp_service_account_json_fails_with_a_storage_error(secret_env):
+    """Found here: a service-account JSON used to reach gcsfs as an authorized-user dict
+    (``KeyError: 'refresh_token'``). A bad key must be a StorageError, without the key."""
     bucket = Provider(config=configs()["gcp"]).bucket(bucket="data", path="x.parquet")
     from glacier import StorageError
 
-    with pytest.raises(StorageError):
+    with pytest.raises(StorageError) as info:
         bucket.exists()
+    assert "refresh_token" not in str(info.value)
+    assert all(c not in str(info.value) for c in CANARIES.values())
 
 
 # -- Terraform, export, magics, CLI, examples -------------------------------------------------------
@@ -615,13 +612,8 @@ def test_tutorial_notebooks(texts, secret_env, tmp_path):
     assert_no_leaks(texts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage owner (storage/errors.py): an Azure account key that is not base64 fails with "
-    "azure-core's 'AzureSigningError: Incorrect padding', which names neither the container nor the "
-    "setting to check (AzureConfig(account_key=...) / AZURE_STORAGE_KEY / the connection string's AccountKey).",
-)
 def test_malformed_azure_key_is_a_storage_error():
+    """Found here: a key that is not base64 used to fail as ``AzureSigningError: Incorrect padding``."""
     from glacier import StorageError
 
     config = AzureConfig(
