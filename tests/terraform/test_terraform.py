@@ -39,7 +39,7 @@ CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 sys.path.insert(0, str(ROOT / "examples"))
 sys.path.insert(0, str(HERE))
 import example2_heterogeneous  # noqa: E402
-import pipelines  # noqa: E402
+import tf_pipelines as pipelines  # noqa: E402
 
 
 def _unquote(value):

@@ -422,8 +422,8 @@ resource "databricks_workspace_file" "dbx_0" {
 }
 
 resource "databricks_workspace_file" "dbx_1" {
-  source = "${path.module}/src/pipelines.py"
-  path   = "/Shared/glacier/${var.name_prefix}/pipelines.py"
+  source = "${path.module}/src/tf_pipelines.py"
+  path   = "/Shared/glacier/${var.name_prefix}/tf_pipelines.py"
 }
 
 resource "databricks_job" "dbx" {
