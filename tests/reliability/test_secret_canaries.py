@@ -623,3 +623,38 @@ def test_malformed_azure_key_is_a_storage_error():
     with pytest.raises(StorageError) as info:
         bucket.exists()
     assert "AccountKey" in str(info.value) or "account_key" in str(info.value)
+
+
+def test_widget_payloads(texts, secret_env, tmp_path, caplog):
+    """The DAG and resource widgets' synced state, their payload helpers, and the answer to
+    a browser's "does this bucket exist?" message against unreachable endpoints."""
+    widgets = pytest.importorskip("glacier_jupyter.widgets", reason="the widgets (issue 7) are not there yet")
+    caplog.set_level(logging.INFO)
+    providers = {name: Provider(config=config) for name, config in configs().items()}
+    providers["local"] = Provider(config=LocalConfig(base_path=str(tmp_path / "data")))
+    made = []
+    for name, provider in providers.items():
+        p, _, buckets, _ = build(provider, f"w_{name}", fail=name == "local")
+        if name == "local":
+            texts.error("widget run", lambda p=p: p.run(mode="local"))
+        dag = widgets.DagWidget(p)
+        texts.add(f"dag widget {name}", dag.get_state())
+        texts.add(f"dag payload {name}", widgets.dag_payload(p.graph))
+        texts.add(f"statuses {name}", widgets.record_statuses(p.last_run))
+        resources = widgets.ResourceWidget(provider)
+        texts.add(f"resource widget {name}", resources.get_state())
+        texts.add(f"resource tree {name}", widgets.resource_tree(provider))
+        made.append((name, resources, buckets[0].name))
+
+    def ask(name, widget, bucket):
+        texts.add(f"exists answer {name}", widget.handle_message({"type": "exists", "bucket": bucket}))
+        texts.add(f"exists state {name}", widget.get_state())
+
+    threads = [threading.Thread(target=ask, args=item) for item in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    answers = {w: t for w, t in texts.items if w.startswith("exists state")}
+    assert len(answers) == len(made), answers
+    assert_no_leaks(texts, caplog)
