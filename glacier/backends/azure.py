@@ -116,7 +116,9 @@ class AzureBackend(Backend):
     def write_options(self, storage: StorageConfig | None) -> dict[str, Any]:
         """``fs.put_file`` options: the access tier from ``AzureBlobConfig`` (hot is the default)."""
         if isinstance(storage, AzureBlobConfig) and storage.tier != "hot":
-            return {"standard_blob_tier": storage.tier.capitalize()}
+            from azure.storage.blob import StandardBlobTier
+
+            return {"standard_blob_tier": StandardBlobTier(storage.tier.capitalize())}
         return {}
 
     def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:

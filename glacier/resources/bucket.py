@@ -179,6 +179,14 @@ class Bucket:
         uri = self.get_uri()
         if not self.is_folder:
             fmt = format_of(self.path)  # an unknown suffix fails before any I/O
+        opts = self.storage_options
+        if opts is not None and not self.is_folder and not is_glob(self.path) and fmt in io.HIVE_NATIVE:
+            # One object polars reads natively: its footer read is the existence check too
+            # (one round trip instead of a HEAD and then the footer).
+            lazy = io.scan(uri, fmt, storage_options=opts or None, hive=None, **kwargs)
+            with self._errors("read"):
+                lazy.collect_schema()
+            return lazy
         with self._errors("read"):
             files = self._files()
         if not files:
@@ -190,7 +198,6 @@ class Bucket:
             if len(files) > 1 or self.is_folder
             else False
         )
-        opts = self.storage_options
         if opts is not None and (fmt in io.HIVE_NATIVE or not hive):
             source: Any = files[0] if len(files) == 1 and not self.is_folder else files
             if self.is_folder and hive:

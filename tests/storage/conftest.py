@@ -23,10 +23,6 @@ from glacier import Provider
 from tests.servers import Server, start_all
 from tests.storage.support import BACKENDS, new_bucket_name, provider_for, server_for
 
-# aiohttp sessions that gcsfs/adlfs keep open until interpreter exit are reported
-# as unraisable/resource warnings by some versions; they are not ours to close.
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
 
 @dataclass
 class Store:

@@ -138,3 +138,20 @@ def test_s3_storage_config_applied_on_upload(get_server, bucket_name):
     assert head["StorageClass"] == "STANDARD_IA"
     assert head["ServerSideEncryption"] == "AES256"
     assert bucket.read().equals(FRAME)
+
+
+@pytest.mark.azure
+def test_azure_tier_applied_on_upload(get_server, bucket_name):
+    from glacier.config import AzureBlobConfig
+
+    server = get_server("azure")
+    server.create_bucket(bucket_name)
+    provider = Provider(config=AzureConfig(connection_string=server.env["AZURE_STORAGE_CONNECTION_STRING"]))
+    bucket = provider.bucket(bucket=bucket_name, path="t.csv", config=AzureBlobConfig(tier="cool"))
+    bucket.write(FRAME)
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(server.env["AZURE_STORAGE_CONNECTION_STRING"])
+    assert client.get_blob_client(bucket_name, "t.csv").get_blob_properties().blob_tier == "Cool"
+    client.close()
+    assert bucket.read().equals(FRAME)
