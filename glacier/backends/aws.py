@@ -114,10 +114,10 @@ class AwsBackend(Backend):
     def write_options(self, storage: StorageConfig | None) -> dict[str, Any]:
         """``fs.put_file`` options: part size, concurrency, SSE and storage class from ``S3Config``."""
         if not isinstance(storage, S3Config):
-            return {"chunksize": _PART_SIZE, "max_concurrency": 4}
+            return {"chunksize": _PART_SIZE, "max_concurrency": 8}
         extra: dict[str, Any] = {"ServerSideEncryption": storage.encryption}
         if storage.encryption == "aws:kms" and storage.kms_key_id:
             extra["SSEKMSKeyId"] = storage.kms_key_id
         if storage.storage_class != "STANDARD":
             extra["StorageClass"] = storage.storage_class
-        return {"chunksize": _PART_SIZE, "max_concurrency": 4, **extra}
+        return {"chunksize": _PART_SIZE, "max_concurrency": 8, **extra}
