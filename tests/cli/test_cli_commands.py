@@ -371,3 +371,17 @@ def test_terraform(glacier: Run, workdir: Path) -> None:
     assert gcp.returncode == 0, gcp.stderr
     assert "google_" in (workdir / "infra-gcp" / "main.tf").read_text()
     one_line_error(glacier("terraform", "pipes.py:zzz", "--out", "infra", cwd=workdir), "no pipeline 'zzz'")
+
+
+def test_lazy_package_attributes_stay_right_after_submodule_imports() -> None:
+    """`glacier` loads Provider/pipeline on first use (fast CLI start); the names still
+    mean the class and the decorator, whatever was imported first."""
+    code = (
+        "import sys, glacier; assert 'polars' not in sys.modules\n"
+        "import glacier.pipeline, glacier.provider\n"
+        "from glacier import Pipeline, Provider, pipeline\n"
+        "assert callable(pipeline) and not isinstance(pipeline, type(sys))\n"
+        "assert glacier.pipeline is pipeline and Provider.__name__ == 'Provider' and Pipeline.__name__ == 'Pipeline'\n"
+        "ns = {}; exec('from glacier import *', ns); assert ns['pipeline'] is pipeline\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
