@@ -170,18 +170,13 @@ def test_server_stopped_mid_run(env):
     assert_nothing_partial(client, bucket, direct, output=OLD)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage owner (glacier/storage/errors.py, resources/bucket.py): a server error after retries "
-    "reads 'OSError: [Errno 121] injected 500' (writes) and reads through polars' native reader are not "
-    "StorageErrors at all (raw object-store text); the message should say the service answered HTTP 5xx / "
-    "dropped the connection after retries and what to check (retry later, the service status, the endpoint).",
-)
 @pytest.mark.parametrize(
     ("method", "where", "fault"),
     [("PUT", "curated", 500), ("GET", "raw", "drop")],
 )
 def test_server_errors_say_what_to_check(env, method, where, fault):
+    """Found here: 5xx after retries read 'OSError: [Errno 121] injected 500', and failed reads
+    were polars' raw object-store text."""
     provider, proxy, client, bucket, direct = env
     proxy.rule = lambda m, path: fault if m in (method, "POST") and where in path else None
     p = etl(provider, bucket)
