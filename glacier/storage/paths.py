@@ -32,4 +32,10 @@ def check_bucket_path(path: str) -> str:
             parts.pop()
             continue
         parts.append(part)
+    if parts and re.match(r"^[A-Za-z]:", parts[0]):
+        # "./C:" normalises to "C:", which reads as a drive: refuse it, so normalising is idempotent
+        raise BucketPathError(
+            f"bucket path {path!r} starts with a drive-like segment {parts[0]!r}: "
+            "give a path relative to the bucket, for example 'raw/data.parquet'"
+        )
     return "/".join(parts)
