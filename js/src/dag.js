@@ -136,6 +136,8 @@ function render({ model, el }) {
     vp = svg.querySelector(".glw-vp");
     els = new Map();
     for (const e of svg.querySelectorAll(".glw-node")) els.set(e.dataset.id, e);
+    const b = bounds();
+    main.style.height = `${Math.round(Math.min(520, Math.max(260, b.y1 - b.y0 + 90)))}px`;
     fit();
     search();
     updateStatus();

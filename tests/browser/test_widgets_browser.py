@@ -64,6 +64,11 @@ def test_dag_and_resource_widgets_in_jupyterlab(page, lab_url: str, lab_root: Pa
     )
     assert dag.get_attribute("data-run-state") == "done"
     assert "4 done" in dag.locator(".glw-counts").inner_text()
+    dag.screenshot(path=str(ARTIFACTS / "dag-done-preview.png"))
+    dag.locator(".glw-close").click()  # the side panel closes, the graph fits the width again
+    assert dag.locator(".glw-side.open").count() == 0
+    page.mouse.move(0, 0)  # no tooltip in the picture
+    page.wait_for_timeout(100)
     dag.screenshot(path=str(ARTIFACTS / "dag-done.png"))
     dag.locator(".glw-tab-timeline").click()
     assert dag.locator(".glw-timeline .glw-bar-row").count() == 4
