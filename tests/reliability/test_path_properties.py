@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from glacier import ConfigError, Provider
@@ -100,7 +100,7 @@ def test_cloud_uris_round_trip(path, cloud, bucket):
     rest = uri[len(f"{scheme}://{bucket}") :]
     assert rest == "" or rest.startswith("/")
     assert ".." not in rest.split("/")
-    assume(not DRIVE.match(resource.path))  # known gap: test_normalised_path_is_accepted_again
+    assert not DRIVE.match(resource.path)
     if parts is not None:
         assert parts.scheme == scheme and parts.netloc == bucket
     again = provider.bucket(bucket=bucket, path=rest.lstrip("/"))
@@ -121,14 +121,9 @@ def test_bucket_names_are_checked(name, cloud, tmp_path_factory):
     assert name in resource.get_uri()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="glacier/storage/paths.py: check_bucket_path('./C:') returns 'C:', which check_bucket_path "
-    "then refuses as absolute; normalising is not idempotent, so such a bucket's path does not round-trip. "
-    "Check the drive-letter rule on the normalised first segment too.",
-)
 @pytest.mark.parametrize("path", ["./C:", "a/../C:/x.parquet", "./d:/e"])
 def test_normalised_path_is_accepted_again(path):
+    """Found here: './C:' normalised to 'C:', which was then refused as absolute (fixed in 6cea1e9)."""
     try:
         clean = check_bucket_path(path)
     except BucketPathError:
