@@ -3,7 +3,7 @@
 // preview, live run status and a per-executor timeline. Python side: widgets/dag.py.
 import dagre from "@dagrejs/dagre";
 
-const DAGRE_MAX = 150; // above this, Glacier's own layered positions are used (dagre is slow)
+const DAGRE_MAX = 120; // above this, Glacier's own layered positions are used (dagre is slow)
 const STATUS = {
   pending: "#bbbbbb", running: "#56B4E9", done: "#009E73",
   cached: "#8E6BBE", failed: "#D55E00", skipped: "#999999",

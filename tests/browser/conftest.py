@@ -13,8 +13,6 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "widgets"))  # sample.py
 
 from lab import ARTIFACTS, CHROMIUM, browser, jupyterlab
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 @pytest.fixture(scope="session")
 def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
