@@ -7,8 +7,10 @@ are in tests/executors/test_distributed.py.)
 from __future__ import annotations
 
 import os
-import threading
-import time
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -20,6 +22,7 @@ from tests.servers import free_port
 pytest.importorskip("distributed", reason="the dask extra is not installed")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
+ROOT = Path(__file__).resolve().parents[2]
 IN = pl.DataFrame({"id": [1, 2, 3, 4], "value": [5, -1, 3, 0]})
 
 
@@ -79,22 +82,33 @@ def test_worker_killed_mid_task(tmp_path, monkeypatch):
     "a few seconds naming the executor, the address and 'check the scheduler is running'.",
 )
 def test_scheduler_unreachable(tmp_path):
+    # in a child process, so that a client still connecting never outlives the test
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
-    p, first, _ = build(tmp_path, address)
-    box: dict[str, BaseException] = {}
-
-    def go():
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from glacier import PipelineError
+        from tests.reliability.test_fault_dask import build
+        p, first, _ = build(Path({str(tmp_path)!r}), {address!r})
         try:
             p.run(mode="distributed")
+        except PipelineError as exc:
+            print("PipelineError:", exc)
         except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=go, daemon=True)
-    start = time.monotonic()
-    thread.start()
-    thread.join(6)
-    assert not thread.is_alive(), f"still connecting after {time.monotonic() - start:.0f} s"
-    error = box["error"]
-    assert isinstance(error, PipelineError)
-    assert "dask" in str(error).lower() and address in str(error) and "check" in str(error)
-    assert not first.exists()  # nothing ran
+            print(type(exc).__name__ + ":", exc)
+        print("first written:", first.exists())
+        """
+    )
+    env = {**os.environ, "GLACIER_PROGRESS": "0"}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=8, env=env, cwd=tmp_path
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("still connecting to the scheduler after 8 s")
+    out = proc.stdout
+    assert out.startswith("PipelineError:"), out + proc.stderr[-1000:]
+    assert "dask" in out.lower() and address in out and "check" in out
+    assert "first written: False" in out  # nothing ran
