@@ -154,6 +154,28 @@ def close_clients(address: str | None = None) -> None:
             pass
 
 
+def _check_reachable(executor: str, address: str, record: Any, timeout: float = 3.0) -> None:
+    """Fail in seconds, naming the executor and the address, when no scheduler answers."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from glacier.errors import PipelineError
+
+    parts = urlsplit(address)
+    host, port = parts.hostname, parts.port
+    if not host or not port:
+        return  # not a host:port address (inproc://, ucx ...): let Dask connect
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise PipelineError(
+            f"the Dask scheduler of executor {executor!r} at {address} cannot be reached "
+            f"({type(exc).__name__}: {exc}); check the scheduler is running and the address and "
+            "port in DaskConfig(address=...) are right. No task was run.",
+            record,
+        ) from None
+
+
 class DaskCluster:
     """A client for one ``DaskConfig``: connected to ``address``, or to a LocalCluster it owns."""
 
@@ -263,6 +285,8 @@ class DistributedRunner(LocalRunner):
         for node in self.graph.nodes.values():
             executor = node.task.executor
             if executor.engine == "dask" and executor.config not in self.clusters:
+                if executor.config.address:
+                    _check_reachable(executor.name, executor.config.address, self.record)
                 self.clusters[executor.config] = DaskCluster(executor.config)
 
     def cancel(self) -> None:
