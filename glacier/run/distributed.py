@@ -202,7 +202,7 @@ class DaskCluster:
                     processes=config.processes,
                     memory_limit=config.memory_limit or "auto",
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # no fixed port 8787 (None still binds it)
                 )
             self.client = distributed.Client(self.cluster, set_as_default=False)
 

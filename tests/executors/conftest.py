@@ -20,7 +20,7 @@ def dask_address():
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # no fixed port 8787 (None still binds it)
         )
     try:
         yield cluster.scheduler_address
