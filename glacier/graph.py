@@ -109,6 +109,7 @@ class Graph:
     result: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     _names: dict[str, int] = field(default_factory=dict, repr=False)
+    _down: tuple[int, dict[str, list[str]]] | None = field(default=None, repr=False)
 
     def add(
         self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], arguments: dict[str, Any]
@@ -166,10 +167,15 @@ class Graph:
         return list(seen.values())
 
     def downstream(self) -> dict[str, list[str]]:
+        """Node id -> ids of the nodes that take its output (computed once per graph size)."""
+        cached = self._down
+        if cached is not None and cached[0] == len(self.nodes):
+            return cached[1]
         out: dict[str, list[str]] = {nid: [] for nid in self.nodes}
         for node in self.nodes.values():
             for up in node.upstream:
                 out[up].append(node.id)
+        self._down = (len(self.nodes), out)
         return out
 
     def descendants(self, node_id: str) -> set[str]:
