@@ -117,6 +117,11 @@ class Pipeline:
             raise DefinitionError(
                 f"mode={mode!r} is not a run mode: use one of {', '.join(map(repr, MODES))}"
             )
+        if emulate and mode != "local":
+            raise DefinitionError(
+                "emulate=True runs serverless tasks under their limits on this machine: "
+                "use it with mode='local'"
+            )
         graph = self.trace(*args, **params)
         from glacier.run.record import RunRecord
 

@@ -153,3 +153,16 @@ def test_unknown_mode_and_parameters(ex):
         p.run(month="x")
     with pytest.raises(DefinitionError, match="keyword-only"):
         pipeline("etl")
+
+
+def test_emulate_only_in_local_mode(ex):
+    @ex.task()
+    def make() -> pl.LazyFrame:
+        return pl.LazyFrame({"a": [1]})
+
+    @pipeline(name="p")
+    def p():
+        return make()
+
+    with pytest.raises(DefinitionError, match="mode='local'"):
+        p.run(mode="distributed", emulate=True)
