@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -118,16 +119,24 @@ def serialise(frame: pl.DataFrame | pl.LazyFrame, path: str | Path, fmt: str) ->
 
 @contextmanager
 def _sibling_temp(target: Path, *, folder: bool = False) -> Iterator[Path]:
-    tmp = target.parent / f".{target.name}.glacier-tmp-{uuid.uuid4().hex[:12]}"
+    """A temporary path beside ``target`` (same file system, so ``os.replace`` is atomic).
+
+    It lives in a private folder that is removed afterwards: polars' sinks can still create
+    their file just after they raised, and a file cannot appear in a folder that is gone.
+    """
+    box = target.parent / f".{target.name}.glacier-tmp-{uuid.uuid4().hex[:12]}"
+    box.mkdir()
+    tmp = box / ("data" if folder else target.name)
     try:
         if folder:
             tmp.mkdir()
         yield tmp
     finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        for _ in range(50):  # a late write can refill the folder while it is being removed
+            shutil.rmtree(box, ignore_errors=True)
+            if not box.exists():
+                break
+            time.sleep(0.01)
 
 
 def write_local(frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str) -> int | None:

@@ -204,3 +204,15 @@ def test_failed_write_leaves_old_file_and_no_partial(tmp_path):
         bucket.write(bad)
     assert bucket.read()["a"].to_list() == [1, 2]
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["t.parquet"]
+
+
+def test_failed_lazy_writes_never_leave_temporary_files(tmp_path):
+    # polars' sinks can create their file just after raising: the staging folder must absorb it
+    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+    bucket = provider.bucket(bucket="data", path="t.parquet")
+    bucket.write(pl.DataFrame({"a": [1]}))
+    bad = pl.LazyFrame({"a": ["1", "x"]}).select(pl.col("a").cast(pl.Int64, strict=True))
+    for _ in range(100):
+        with pytest.raises(pl.exceptions.InvalidOperationError):
+            bucket.write(bad)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["t.parquet"]
