@@ -10,18 +10,11 @@ from typing import Any
 
 from glacier.display._html import CSS, STATUS_COLORS, esc
 from glacier.display.dag import dag_svg, layout
-from glacier.run.events import RunEvent
+from glacier.run.events import STATUS_OF_EVENT, RunEvent
 
 __all__ = ["LiveStatus"]
 
-_STATUS_OF = {
-    "task_started": "running",
-    "task_retried": "running",
-    "task_finished": "done",
-    "task_cached": "cached",
-    "task_failed": "failed",
-    "task_skipped": "skipped",
-}
+_STATUS_OF = STATUS_OF_EVENT
 
 
 class LiveStatus:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RunEvent", "EventBus", "subscribe", "EVENT_KINDS"]
+__all__ = ["RunEvent", "EventBus", "subscribe", "EVENT_KINDS", "STATUS_OF_EVENT"]
 
 EVENT_KINDS = (
     "run_started",
@@ -22,6 +22,16 @@ EVENT_KINDS = (
     "run_finished",
     "run_failed",
 )
+
+#: The task status each task event leaves its node in (for live displays).
+STATUS_OF_EVENT = {
+    "task_started": "running",
+    "task_retried": "running",
+    "task_finished": "done",
+    "task_cached": "cached",
+    "task_failed": "failed",
+    "task_skipped": "skipped",
+}
 
 
 @dataclass(frozen=True, slots=True)

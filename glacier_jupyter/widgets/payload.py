@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from glacier.display._html import color_for
 from glacier.display.dag import NODE_H, NODE_W, layout
+from glacier.run.events import STATUS_OF_EVENT
 
 if TYPE_CHECKING:
     from glacier.graph import Graph
@@ -152,14 +153,7 @@ def record_statuses(record: RunRecord | None) -> dict[str, TaskStatus]:
     return out
 
 
-_STATUS_OF = {
-    "task_started": "running",
-    "task_retried": "running",
-    "task_finished": "done",
-    "task_cached": "cached",
-    "task_failed": "failed",
-    "task_skipped": "skipped",
-}
+_STATUS_OF = STATUS_OF_EVENT
 
 
 def apply_event(statuses: dict[str, TaskStatus], event: RunEvent) -> None:
