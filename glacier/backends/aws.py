@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from glacier.backends.base import PORTABLE_CLUSTERS, Backend
 from glacier.config.execution import EC2Config, EMRConfig, ExecutionConfig, LambdaConfig
 from glacier.config.storage import S3Config, StorageConfig
 from glacier.errors import ConfigError, require
 from glacier.storage.errors import Hints
+
+if TYPE_CHECKING:
+    from glacier.storage.upload import Upload
 
 __all__ = ["AwsBackend"]
 
@@ -20,8 +23,6 @@ _BOTO_CONFIG: dict[str, Any] = {
     "read_timeout": 60,
     "retries": {"max_attempts": 3, "mode": "standard"},
 }
-#: Multipart part size: objects of two parts or more upload concurrently, in parts.
-_PART_SIZE = 16 * 2**20
 
 
 class AwsBackend(Backend):
@@ -111,13 +112,19 @@ class AwsBackend(Backend):
         opts["max_retries"] = 2
         return opts
 
-    def write_options(self, storage: StorageConfig | None) -> dict[str, Any]:
-        """``fs.put_file`` options: part size, concurrency, SSE and storage class from ``S3Config``."""
+    def upload_options(self, storage: StorageConfig | None) -> dict[str, Any]:
+        """Server-side encryption and storage class from ``S3Config``, set on every object."""
         if not isinstance(storage, S3Config):
-            return {"chunksize": _PART_SIZE, "max_concurrency": 8}
+            return {}
         extra: dict[str, Any] = {"ServerSideEncryption": storage.encryption}
         if storage.encryption == "aws:kms" and storage.kms_key_id:
             extra["SSEKMSKeyId"] = storage.kms_key_id
         if storage.storage_class != "STANDARD":
             extra["StorageClass"] = storage.storage_class
-        return {"chunksize": _PART_SIZE, "max_concurrency": 8, **extra}
+        return extra
+
+    def open_upload(self, fs: Any, uri: str, storage: StorageConfig | None) -> Upload:
+        """A multipart upload with parts sent in parallel (one PUT when small)."""
+        from glacier.backends.aws_upload import S3Upload
+
+        return S3Upload(fs, uri, self.upload_options(storage))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from glacier.backends.base import PORTABLE_CLUSTERS, Backend
 from glacier.config.execution import AzureFunctionConfig, AzureVMConfig, ExecutionConfig
 from glacier.config.storage import AzureBlobConfig, StorageConfig
 from glacier.errors import ConfigError, require
 from glacier.storage.errors import Hints
+
+if TYPE_CHECKING:
+    from glacier.storage.upload import Upload
 
 __all__ = ["AzureBackend"]
 
@@ -113,13 +116,23 @@ class AzureBackend(Backend):
             secrets=tuple(v for k, v in facts.items() if k in ("account_key", "connection_string")),
         )
 
-    def write_options(self, storage: StorageConfig | None) -> dict[str, Any]:
-        """``fs.put_file`` options: the access tier from ``AzureBlobConfig`` (hot is the default)."""
+    def upload_options(self, storage: StorageConfig | None) -> dict[str, Any]:
+        """The access tier from ``AzureBlobConfig`` (hot, the account default, is not sent).
+
+        Encryption at rest is always on in Azure Storage and versioning is an account
+        setting: both are carried by the Terraform export, not set per blob.
+        """
         if isinstance(storage, AzureBlobConfig) and storage.tier != "hot":
             from azure.storage.blob import StandardBlobTier
 
             return {"standard_blob_tier": StandardBlobTier(storage.tier.capitalize())}
         return {}
+
+    def open_upload(self, fs: Any, uri: str, storage: StorageConfig | None) -> Upload:
+        """Blocks staged in parallel, committed in one request (one ``Put Blob`` when small)."""
+        from glacier.backends.azure_upload import AzureUpload
+
+        return AzureUpload(fs, uri, self.upload_options(storage))
 
     def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
         facts = self._connection()

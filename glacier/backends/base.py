@@ -16,6 +16,7 @@ from glacier.storage.paths import check_bucket_path
 
 if TYPE_CHECKING:
     from glacier.config import ProviderConfig, StorageConfig
+    from glacier.storage.upload import Upload
 
 __all__ = ["Backend", "KINDS", "check_bucket_path"]
 
@@ -108,8 +109,18 @@ class Backend:
         """Options for polars' native object-store reader, or ``None`` to use fsspec."""
         return None
 
-    def write_options(self, storage: StorageConfig | None) -> dict[str, Any]:
-        """Extra fsspec ``open`` options that apply the storage config on upload."""
+    def open_upload(self, fs: Any, uri: str, storage: StorageConfig | None) -> Upload:
+        """A streaming upload to ``uri`` that publishes the object only when committed.
+
+        The default feeds an fsspec file opened with ``"wb"`` (``upload_options`` are
+        its ``open`` options); backends with parallel part uploads override this.
+        """
+        from glacier.storage.upload import FileUpload
+
+        return FileUpload(fs.open(uri, "wb", **self.upload_options(storage)))
+
+    def upload_options(self, storage: StorageConfig | None) -> dict[str, Any]:
+        """What the storage config sets on each uploaded object (encryption, tier...)."""
         return {}
 
     def describe(self) -> dict[str, Any]:

@@ -79,6 +79,17 @@ class GcpBackend(Backend):
             secrets=secrets,
         )
 
+    def upload_options(self, storage: StorageConfig | None) -> dict[str, Any]:
+        """A resumable upload in 16 MB chunks, encrypted with ``GCSConfig.kms_key_name`` when set.
+
+        Objects take the bucket's default storage class, which the Terraform export sets
+        from ``GCSConfig.storage_class`` (gcsfs cannot set a class per object).
+        """
+        opts: dict[str, Any] = {"block_size": 16 * 2**20}
+        if isinstance(storage, GCSConfig) and storage.kms_key_name:
+            opts["kms_key_name"] = storage.kms_key_name
+        return opts
+
     def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
         # Polars' native gs:// reader handles neither emulators nor every auth path:
         # read and write through fsspec file objects.

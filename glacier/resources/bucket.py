@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +20,7 @@ import polars as pl
 from glacier.errors import StorageError
 from glacier.storage import io
 from glacier.storage.errors import Hints, storage_errors
-from glacier.storage.formats import FORMATS, SUFFIX, format_of, has_suffix, is_glob
+from glacier.storage.formats import FORMATS, format_of, has_suffix, is_glob
 from glacier.storage.paths import check_bucket_path
 
 if TYPE_CHECKING:
@@ -225,7 +224,7 @@ class Bucket:
     ) -> Bucket:
         """Atomically write ``frame`` here; with ``partition_by``, as a Hive-partitioned folder.
 
-        The frame is serialised completely before anything is published, so a
+        The object is published only once the frame is written completely, so a
         failing plan or upload leaves the previous object intact and no partial one.
         """
         if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
@@ -248,13 +247,29 @@ class Bucket:
             with self._errors("write"):
                 io.write_local(frame, uri, fmt)
             return self
-        with tempfile.TemporaryDirectory(prefix="glacier-") as tmpdir:
-            local = Path(tmpdir) / f"object{SUFFIX[fmt]}"
-            io.serialise(frame, local, fmt)  # errors in the user's plan pass through as they are
-            with self._errors("write"):
-                self.fs.put_file(str(local), uri, **self._backend.write_options(self.config))
-                self.fs.invalidate_cache()
+        self._upload(frame, uri, fmt)
         return self
+
+    def _upload(self, frame: pl.DataFrame | pl.LazyFrame, uri: str, fmt: str) -> None:
+        """Stream ``frame`` into one object at ``uri``; published only when complete.
+
+        An error in the user's plan passes through as it is; a storage error is
+        reported naming the URI and what to check.
+        """
+        from glacier.storage.upload import write_object
+
+        with self._errors("write", uri):
+            upload = self._backend.open_upload(self.fs, uri, self.config)
+        try:
+            write_object(frame, fmt, upload)
+        except BaseException as exc:
+            if exc is not upload.error:
+                raise
+            with self._errors("write", uri):
+                raise
+        finally:
+            if not self.is_local:
+                self.fs.invalidate_cache()
 
     def _write_partitioned(self, frame: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Bucket:
         if not self.is_folder:
@@ -268,19 +283,15 @@ class Bucket:
             with self._errors("write"):
                 io.write_partitioned_local(frame, uri, fmt, columns)
             return self
-        with tempfile.TemporaryDirectory(prefix="glacier-") as tmpdir:
-            root = Path(tmpdir)
-            written = io.partition_files(frame, root, fmt, columns)
-            opts = self._backend.write_options(self.config)
-            with self._errors("write"):
-                for rel in written:
-                    self.fs.put_file(str(root / rel), f"{uri}/{rel}", **opts)
+        parts = io.partitions(frame, fmt, columns)
+        for rel, part in parts:
+            self._upload(part, f"{uri}/{rel}", fmt)
+        with self._errors("write"):
+            keep = {f"{self.path}/{rel}" for rel, _ in parts}
+            stale = [p for p in self.fs.find(uri) if self._key(p) not in keep]
+            if stale:
+                self.fs.rm(stale)
                 self.fs.invalidate_cache()
-                keep = {f"{self.path}/{rel}" for rel in written}
-                stale = [p for p in self.fs.find(uri) if self._key(p) not in keep]
-                if stale:
-                    self.fs.rm(stale)
-                    self.fs.invalidate_cache()
         return self
 
     def delete(self) -> int:

@@ -1,18 +1,16 @@
 """Reading and writing frames: polars for the formats, fsspec for the bytes.
 
-Writes are atomic. A frame is first serialised completely to a temporary local
-file (a ``LazyFrame`` streams into it), and only then published:
+Writes are atomic: a reader sees the old object or the whole new one, never a
+part, and a failure (a bad plan, a dropped connection) leaves the old object as
+it was.
 
-- on the local disk by ``os.replace`` over the target;
-- on an object store by ``fs.put_file``: one PUT, or a multipart / resumable /
-  block upload that the store makes visible only when it is completed (s3fs
-  aborts the multipart upload on failure, gcsfs cancels the resumable session,
-  Azure commits the block list last).
-
-So a reader sees the old object or the whole new one, never a part, and a
-failure (a bad plan, a dropped connection) leaves the old object as it was.
-fsspec's buffered ``open(..., "wb")`` is deliberately not used: its ``__exit__``
-commits whatever was written even when the block raised.
+- On the local disk the frame is written to a temporary file beside the target
+  (a ``LazyFrame`` streams into it), then renamed over it with ``os.replace``.
+- On an object store polars serialises straight into a streaming upload
+  (``glacier.storage.upload``) that the store publishes only when it is
+  completed, and that is aborted on failure. fsspec's buffered
+  ``open(..., "wb")`` is not used as a context manager: its ``__exit__``
+  commits whatever was written even when the block raised.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
@@ -40,6 +38,7 @@ __all__ = [
     "write_local",
     "write_partitioned_local",
     "partition_files",
+    "partitions",
 ]
 
 SCANNERS: dict[str, Callable[..., pl.LazyFrame]] = {
@@ -94,7 +93,7 @@ def _write(df: pl.DataFrame, target: Any, fmt: str) -> None:
         raise StorageError(f"cannot write format {fmt!r}")
 
 
-def _sink(lf: pl.LazyFrame, target: str, fmt: str) -> None:
+def _sink(lf: pl.LazyFrame, target: Any, fmt: str) -> None:
     if fmt == "parquet":
         lf.sink_parquet(target)
     elif fmt == "csv":
@@ -105,15 +104,16 @@ def _sink(lf: pl.LazyFrame, target: str, fmt: str) -> None:
         lf.sink_ipc(target)
 
 
-def serialise(frame: pl.DataFrame | pl.LazyFrame, path: str | Path, fmt: str) -> int | None:
-    """Write ``frame`` to the local file ``path``; return the rows when known.
+def serialise(frame: pl.DataFrame | pl.LazyFrame, target: str | Path | IO[bytes], fmt: str) -> int | None:
+    """Write ``frame`` to the local file or binary stream ``target``; return the rows when known.
 
     A ``LazyFrame`` is streamed (``sink_*``), so it never has to fit in memory.
     """
+    dest: Any = str(target) if isinstance(target, str | Path) else target
     if isinstance(frame, pl.LazyFrame):
-        _sink(frame, str(path), fmt)
+        _sink(frame, dest, fmt)
         return None
-    _write(frame, str(path), fmt)
+    _write(frame, dest, fmt)
     return frame.height
 
 
@@ -151,13 +151,12 @@ def write_local(frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str) -> int 
     return rows
 
 
-def partition_files(
-    frame: pl.DataFrame | pl.LazyFrame, root: Path, fmt: str, partition_by: list[str]
-) -> list[str]:
-    """Write ``frame`` as a Hive-partitioned dataset under the local folder ``root``.
+def partitions(
+    frame: pl.DataFrame | pl.LazyFrame, fmt: str, partition_by: list[str]
+) -> list[tuple[str, pl.DataFrame]]:
+    """Split ``frame`` into Hive partitions: ``("year=2024/part-0.parquet", rows)`` pairs.
 
-    Returns the relative paths written (``"year=2024/part-0.parquet"`` ...). The
-    partition columns are kept in the folder names only, as Hive does.
+    The partition columns are kept in the folder names only, as Hive does.
     """
     df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     missing = [c for c in partition_by if c not in df.columns]
@@ -165,14 +164,26 @@ def partition_files(
         raise StorageError(
             f"cannot partition by {missing}: no such column (the frame has {', '.join(df.columns)})"
         )
-    written: list[str] = []
+    out: list[tuple[str, pl.DataFrame]] = []
     groups = df.partition_by(partition_by, as_dict=True, maintain_order=True, include_key=False)
     for key, part in sorted(groups.items(), key=lambda item: [str(v) for v in item[0]]):
         folder = "/".join(
             f"{col}={HIVE_NULL if value is None else _hive_value(value)}"
             for col, value in zip(partition_by, key, strict=True)
         )
-        rel = f"{folder}/part-0{SUFFIX[fmt]}"
+        out.append((f"{folder}/part-0{SUFFIX[fmt]}", part))
+    return out
+
+
+def partition_files(
+    frame: pl.DataFrame | pl.LazyFrame, root: Path, fmt: str, partition_by: list[str]
+) -> list[str]:
+    """Write ``frame`` as a Hive-partitioned dataset under the local folder ``root``.
+
+    Returns the relative paths written (``"year=2024/part-0.parquet"`` ...).
+    """
+    written: list[str] = []
+    for rel, part in partitions(frame, fmt, partition_by):
         dest = root / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         _write(part, str(dest), fmt)

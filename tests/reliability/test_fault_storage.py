@@ -17,7 +17,7 @@ import pytest
 
 from glacier import PipelineError, Provider, pipeline
 from glacier.config import AwsConfig
-from tests.reliability.faultproxy import FaultProxy
+from tests.faultproxy import FaultProxy
 from tests.servers import ServerUnavailable, start_s3
 
 pytestmark = pytest.mark.s3
