@@ -220,20 +220,31 @@ class Bucket:
 
     # -- writing ---------------------------------------------------------------------
     def write(
-        self, frame: pl.DataFrame | pl.LazyFrame, *, partition_by: str | list[str] | None = None
+        self,
+        frame: pl.DataFrame | pl.LazyFrame,
+        *,
+        partition_by: str | list[str] | None = None,
+        format: str | None = None,
     ) -> Bucket:
         """Atomically write ``frame`` here; with ``partition_by``, as a Hive-partitioned folder.
 
         The object is published only once the frame is written completely, so a
         failing plan or upload leaves the previous object intact and no partial one.
+        ``format`` (``"parquet"``, ``"csv"``, ``"ndjson"``, ``"ipc"``) picks the file
+        format of a partitioned folder, which has no suffix to tell it (parquet by default).
+
+        Examples
+        --------
+        >>> provider.bucket(bucket="data", path="sales").write(df, partition_by="year", format="csv")  # doctest: +SKIP
         """
         if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
             raise StorageError(
                 f"{self.name}.write() takes a polars DataFrame or LazyFrame, not {type(frame).__name__}"
             )
+        fmt = self._write_format(format)
         if partition_by is not None:
             return self._write_partitioned(
-                frame, [partition_by] if isinstance(partition_by, str) else list(partition_by)
+                frame, [partition_by] if isinstance(partition_by, str) else list(partition_by), fmt
             )
         if is_glob(self.path) or self.is_folder:
             raise StorageError(
@@ -241,7 +252,6 @@ class Bucket:
                 f"{'glob' if is_glob(self.path) else 'folder'}; give a file path such as "
                 f"'{self.path or 'data'}/part.parquet' or write(..., partition_by=[...])"
             )
-        fmt = format_of(self.path)
         uri = self.get_uri()
         if self.is_local:
             with self._errors("write"):
@@ -271,13 +281,29 @@ class Bucket:
             if not self.is_local:
                 self.fs.invalidate_cache()
 
-    def _write_partitioned(self, frame: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Bucket:
+    def _write_format(self, format: str | None) -> str:
+        """The format to write: ``format`` (checked against the path's suffix) or the suffix's."""
+        if format is None:
+            return format_of(self.path, default="parquet")
+        chosen = FORMATS.get(f".{format.lower().lstrip('.')}")
+        if chosen is None:
+            raise StorageError(
+                f"{self.name}.write(format={format!r}): unknown format; use one of "
+                f"{', '.join(sorted(set(FORMATS.values())))}"
+            )
+        if has_suffix(self.path) and format_of(self.path, default="parquet") != chosen:
+            raise StorageError(
+                f"{self.name}.write(format={format!r}) disagrees with the path's suffix "
+                f"({format_of(self.path)}): drop format= or rename the path"
+            )
+        return chosen
+
+    def _write_partitioned(self, frame: pl.DataFrame | pl.LazyFrame, columns: list[str], fmt: str) -> Bucket:
         if not self.is_folder:
             raise StorageError(
                 f"a partitioned write needs a folder path, not {self.path!r}: "
                 f"use provider.bucket(bucket={self.bucket!r}, path='{self.path.rsplit('.', 1)[0]}')"
             )
-        fmt = format_of(self.path, default="parquet")
         uri = self.get_uri()
         if self.is_local:
             with self._errors("write"):

@@ -107,10 +107,9 @@ def test_glob_reads_every_match(store):
 def test_hive_partitioned_folder(store, suffix):
     folder = store.at("sales")
     if suffix == ".parquet":
-        folder.write(FRAME, partition_by=["year"])
-    else:  # a dataset written by another tool, one file per partition
-        for (year,), part in FRAME.partition_by("year", as_dict=True, include_key=False).items():
-            store.at(f"sales/year={year}/part-0{suffix}").write(part)
+        folder.write(FRAME, partition_by=["year"])  # parquet: the default for a folder
+    else:
+        folder.write(FRAME, partition_by=["year"], format=suffix.lstrip("."))
     keys = folder.ls()
     assert [k.split("/")[1] for k in keys] == ["year=2024", "year=2025", "year=2026"]
     assert all(k.endswith(suffix) for k in keys)
@@ -118,6 +117,21 @@ def test_hive_partitioned_folder(store, suffix):
     assert got.columns[-1] == "year"  # hive columns come last, as polars puts them
     assert got.select(FRAME.columns).equals(FRAME)
     assert folder.scan().filter(pl.col("year") == 2025).collect()["id"].sort().to_list() == [3, 4]
+
+
+def test_dataset_written_by_another_tool_is_read_as_hive(store):
+    for (year,), part in FRAME.partition_by("year", as_dict=True, include_key=False).items():
+        store.at(f"sales/year={year}/data.csv").write(part)
+    got = store.at("sales").read().sort("id")
+    assert got.select(FRAME.columns).equals(FRAME)
+
+
+def test_partitioned_write_can_change_format(store):
+    folder = store.at("fmt")
+    folder.write(FRAME, partition_by="year")
+    folder.write(FRAME, partition_by="year", format="ndjson")  # the parquet files go
+    assert all(k.endswith(".ndjson") for k in folder.ls()) and len(folder.ls()) == 3
+    assert folder.read().sort("id").select(FRAME.columns).equals(FRAME)
 
 
 def test_partitioned_overwrite_drops_stale_partitions(store):
@@ -136,6 +150,11 @@ def test_partitioned_write_bad_input(store):
         store.at("p.parquet").write(FRAME, partition_by=["year"])
     with pytest.raises(StorageError, match="folder"):
         store.at("p").write(FRAME)
+    with pytest.raises(StorageError, match=r"unknown format; use one of csv, ipc, ndjson, parquet"):
+        store.at("p").write(FRAME, partition_by="year", format="xlsx")
+    with pytest.raises(StorageError, match="disagrees with the path's suffix"):
+        store.at("p.csv").write(FRAME, format="parquet")
+    assert not store.at("p").exists() and not store.at("p.csv").exists()
 
 
 def test_unknown_suffix_and_missing_object(store):
