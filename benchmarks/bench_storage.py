@@ -8,7 +8,7 @@ Writing: one object of the same size, ``bucket.write(df)`` (a streaming multipar
 upload, published only when complete) against ``df.write_parquet(uri, storage_options=...)``.
 Best of a few runs, interleaved. moto serves S3 from one Python process, so absolute
 times are slow; the ratio is what counts. (moto copies a whole object for every ranged
-GET, which is why the dataset is split in files: one 512 MB object takes ~20 minutes to read.)
+GET, which is why the dataset is split in files: a run on one 512 MB object did not finish in 12 minutes.)
 """
 
 from __future__ import annotations
