@@ -230,6 +230,9 @@ class FileUpload(Upload):
         if self._buf and send:
             self._queue.put(bytes(self._buf))
         self._buf.clear()
+        while not send and not self._queue.empty():  # nothing more is sent on an abort
+            with contextlib.suppress(queue.Empty):
+                self._queue.get_nowait()
         self._queue.put(None)
         self._thread.join()
 
