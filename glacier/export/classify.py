@@ -81,6 +81,8 @@ _PURE_FUNCTIONS = frozenset(
 )
 #: Modules without effects: a bare call into one only shows its result.
 _PURE_MODULES = frozenset({"re", "math", "json", "textwrap", "inspect"})
+#: The names polars is imported as: a bare ``pl.read_*`` / ``pl.scan_*`` call only shows its result.
+_POLARS_NAMES = frozenset({"pl", "polars"})
 #: Bucket methods that only read, when the result is thrown away.
 _READ_METHODS = frozenset({"read", "scan", "exists", "get_uri", "ls", "describe"})
 #: Methods that release something: kept after the main run when they come after it.
@@ -315,6 +317,13 @@ class Analyzer:
                 and value.func.value.id in _PURE_MODULES
             ):
                 return "display-only expression"
+            if (
+                isinstance(value.func, ast.Attribute)
+                and isinstance(value.func.value, ast.Name)
+                and value.func.value.id in _POLARS_NAMES
+                and value.func.attr.startswith(("read_", "scan_"))
+            ):
+                return f"preview ({value.func.value.id}.{value.func.attr}())"
             if isinstance(value.func, ast.Attribute) and value.func.attr in _PREVIEW_METHODS | _READ_METHODS:
                 return f"preview (.{value.func.attr}())"
         if isinstance(stmt, ast.Assert):

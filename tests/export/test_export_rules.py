@@ -234,9 +234,14 @@ def test_asserts_and_reads_are_notebook_checks(tmp_path: Path) -> None:
         code(TASK),
         code(PIPE),
         code("out = etl.run()\nsrc.read()\nsrc.exists()\nassert src.exists()\nassert 1 + 1 == 2"),
+        code('df = pl.read_parquet("data/raw/in.parquet")\npl.read_parquet("data/raw/in.parquet")'),
+        code('pl.scan_csv("x.csv").head(2).collect()\npl.read_csv("x.csv")'),
     )
     b = body(text)
     assert "assert" not in b and "src.read()" not in b and "src.exists()" not in b
+    # a bare polars read ending a cell only shows its result; an assigned one is kept
+    assert b.count("pl.read_parquet") == 1 and 'df = pl.read_parquet("data/raw/in.parquet")' in b
+    assert "read_csv" not in b and "scan_csv" not in b
 
 
 def test_teardown_after_the_main_run_moves_into_main(tmp_path: Path) -> None:
