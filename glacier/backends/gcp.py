@@ -85,7 +85,9 @@ class GcpBackend(Backend):
         Objects take the bucket's default storage class, which the Terraform export sets
         from ``GCSConfig.storage_class`` (gcsfs cannot set a class per object).
         """
-        opts: dict[str, Any] = {"block_size": 16 * 2**20}
+        from glacier.storage.upload import PART_SIZE
+
+        opts: dict[str, Any] = {"block_size": PART_SIZE}
         if isinstance(storage, GCSConfig) and storage.kms_key_name:
             opts["kms_key_name"] = storage.kms_key_name
         return opts

@@ -278,8 +278,7 @@ class Bucket:
             with self._errors("write", uri):
                 raise
         finally:
-            if not self.is_local:
-                self.fs.invalidate_cache()
+            self.fs.invalidate_cache()
 
     def _write_format(self, format: str | None) -> str:
         """The format to write: ``format`` (checked against the path's suffix) or the suffix's."""

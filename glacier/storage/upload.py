@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["FileUpload", "PartUpload", "Upload", "write_object"]
+__all__ = ["PART_SIZE", "FileUpload", "PartUpload", "Upload", "write_object"]
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +132,13 @@ class PartUpload(Upload):
         if not self._started:
             self._wait(self._run(self._start()))
             self._started = True
-        for done in [f for f in self._parts if f.done()]:
-            if done.exception() is not None:
-                self._wait(done)
-        while sum(not f.done() for f in self._parts) >= self._in_flight:
-            cf.wait([f for f in self._parts if not f.done()], return_when=cf.FIRST_COMPLETED)
-            for done in self._parts:
-                if done.done() and done.exception() is not None:
-                    self._wait(done)
+        while True:
+            for failed in (f for f in self._parts if f.done() and f.exception() is not None):
+                self._wait(failed)  # raises the part's error
+            pending = [f for f in self._parts if not f.done()]
+            if len(pending) < self._in_flight:
+                break
+            cf.wait(pending, return_when=cf.FIRST_COMPLETED)
         self._parts.append(self._run(self._part(len(self._parts) + 1, chunk)))
 
     def commit(self) -> None:
