@@ -13,6 +13,7 @@ import polars as pl
 
 from glacier.errors import DefinitionError, DeploymentRequiredError, PipelineError
 from glacier.graph import Graph, Param, current_graph, substitute, tracing
+from glacier.lineage import observe_run
 from glacier.run.events import GLOBAL_BUS, EventBus, RunEvent
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ class Pipeline:
             from glacier.run.progress import ProgressBar
 
             subscribers.append(ProgressBar(len(graph.nodes), self.name))
+        lineage = observe_run(graph, record, lambda: runner.values)  # None unless OpenLineage is configured
+        subscribers += [lineage] if lineage is not None else []
         emit = _fanout(subscribers, self.events, GLOBAL_BUS)
         runner = _runner(mode, emulate)(graph, record, emit, max_workers=max_workers, cache=_cache_for(graph))
         record.start = time.time()

@@ -1,0 +1,158 @@
+"""Sending events: the OpenLineage client, a background thread, and failures that stay quiet.
+
+Events of a run are built and sent in order on one background thread, so a run's tasks never
+wait for the network; the run waits once, at its end, for its own events to be handed over.
+The client is the official one, built from its own configuration (and rebuilt when that
+configuration changes). A transport that fails is logged once per endpoint, with the
+endpoint (never its credentials); the run's remaining events are dropped, the run goes on.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from glacier.lineage.config import config_key
+
+__all__ = ["Channel", "submit", "flush", "endpoint_of", "scrub", "warn_once"]
+
+log = logging.getLogger("glacier.lineage")
+
+_queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_thread: threading.Thread | None = None
+_thread_lock = threading.Lock()
+_client: tuple[tuple[object, ...], Any] | None = None
+_warned: set[str] = set()
+
+
+def submit(job: Callable[[], None]) -> None:
+    """Run ``job`` on the sender thread, after every job submitted before it."""
+    global _thread
+    with _thread_lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_work, name="glacier-lineage", daemon=True)
+            _thread.start()
+    _queue.put(job)
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until every job submitted so far has run; ``False`` if ``timeout`` ran out."""
+    if _thread is None:
+        return True
+    done = threading.Event()
+    submit(done.set)
+    return done.wait(timeout)
+
+
+def _work() -> None:
+    while True:
+        job = _queue.get()
+        try:
+            job()
+        except Exception:  # a bug in building an event must not stop the thread
+            log.exception("OpenLineage: building an event failed")
+
+
+@atexit.register
+def _drain_at_exit() -> None:
+    flush(timeout=10.0)
+
+
+def endpoint_of(transport: Any) -> str:
+    """Where a transport sends (a URL without credentials or query), for messages."""
+    url = getattr(transport, "url", None)
+    if isinstance(url, str):
+        endpoint = getattr(transport, "endpoint", "") or ""
+        parts = urlsplit(url.rstrip("/") + "/" + endpoint.lstrip("/") if endpoint else url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    inner = getattr(transport, "transports", None)
+    if inner:
+        return " + ".join(endpoint_of(t) for t in inner)
+    return f"the {getattr(transport, 'kind', type(transport).__name__)} transport"
+
+
+def scrub(text: str) -> str:
+    """``text`` without URL credentials or query strings (a token can hide in either)."""
+    text = re.sub(r"://[^/\s@]+@", "://", text)
+    return re.sub(r"\?[^\s'\"]*", "", text)
+
+
+def _failure(exc: BaseException) -> str:
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return f"{type(exc).__name__}, HTTP {status}" if status else type(exc).__name__
+
+
+def warn_once(key: str, message: str, *args: object) -> None:
+    if key in _warned:
+        log.debug(message, *args)
+        return
+    _warned.add(key)
+    log.warning(message, *args)
+
+
+def _current_client() -> Any:
+    """The client for the current configuration (built on the sender thread only)."""
+    global _client
+    key = config_key()
+    if _client is not None and _client[0] == key:
+        return _client[1]
+    from openlineage.client import OpenLineageClient
+
+    client = OpenLineageClient()
+    _client = (key, client)
+    return client
+
+
+class Channel:
+    """One run's way out: sends until the transport fails once, then drops the rest."""
+
+    def __init__(self) -> None:
+        self.client: Any = None
+        self.failed = False
+        self.dropped = 0
+        self.sent = 0
+
+    def open(self) -> bool:
+        """Get the client (on the sender thread); ``False`` when it cannot be built."""
+        if self.client is not None or self.failed:
+            return not self.failed
+        try:
+            self.client = _current_client()
+        except Exception as exc:
+            self.failed = True
+            warn_once(
+                f"config:{exc}",
+                "OpenLineage is configured but its client could not be set up (%s: %s); "
+                "runs go on without lineage",
+                type(exc).__name__,
+                scrub(str(exc).splitlines()[0]) if str(exc) else "",
+            )
+        return not self.failed
+
+    def send(self, event: Any) -> None:
+        if not self.open():
+            self.dropped += 1
+            return
+        try:
+            self.client.emit(event)
+            self.sent += 1
+        except Exception as exc:
+            self.failed = True
+            self.dropped += 1
+            where = endpoint_of(self.client.transport)
+            warn_once(
+                f"send:{where}",
+                "OpenLineage events could not be sent to %s (%s); this run's remaining "
+                "events are dropped and the run goes on",
+                where,
+                _failure(exc),
+            )
