@@ -1,0 +1,55 @@
+"""Lineage fixtures: an OpenLineage HTTP receiver on loopback and the spec's JSON schemas.
+
+The receiver is a plain ``http.server`` in a thread; runs reach it through the OpenLineage
+client's real HTTP transport, configured the standard way (``OPENLINEAGE__TRANSPORT__*``).
+Events are validated against the spec's JSON schemas of the client's version, copied into
+``schemas/`` (see ``schemas/README.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+if str(Path(__file__).resolve().parents[2]) not in sys.path:  # `tests.*` from any cwd
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.lineage.support import Receiver, SpecValidator, start_receiver
+
+
+@pytest.fixture
+def no_lineage_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No OpenLineage configuration anywhere: variables cleared, cwd and HOME empty folders."""
+    for name in list(os.environ):
+        if name.startswith("OPENLINEAGE"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def receiver(no_lineage_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    """A receiver, and the standard variables that send every run's events to it."""
+    server, got = start_receiver()
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "http")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__URL", got.url)
+    try:
+        yield got
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def validate() -> SpecValidator:
+    """``validate(event)``: raises when an event breaks the spec."""
+    return SpecValidator()
