@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from glacier.cli import commands
 from glacier.cli.errors import UsageError
 from glacier.cli.load import load_pipeline
-from glacier.cli.params import parse_params
+from glacier.cli.params import PARAM_HELP, parse_params
 from glacier.clouds import CLOUDS
 from glacier.errors import GlacierError
 
@@ -34,11 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["main", "build_parser", "UsageError", "load_pipeline", "parse_params"]
 
 _TARGET_HELP = "MODULE:PIPELINE, MODULE a dotted module name or a path to a .py file"
-_PARAM_HELP = (
-    "a pipeline parameter (repeatable), converted by the parameter's annotation "
-    "(bool, int, float, str, date, datetime, Optional, Literal, list/dict as JSON); "
-    "unannotated: the default's type, else a JSON literal, else the text"
-)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,43 +60,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    run = sub.add_parser(
+    def command(name: str, handler: Any, summary: str, description: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, parents=[verbose], help=summary, description=description)
+        cmd.add_argument("target", metavar="MODULE:PIPELINE", help=_TARGET_HELP)
+        cmd.set_defaults(handler=handler)
+        return cmd
+
+    run = command(
         "run",
-        parents=[verbose],
-        help="run a pipeline with a progress bar and print a summary table",
-        description="Run a pipeline of a module, show a progress bar, print a per-task summary.",
+        commands.run,
+        "run a pipeline with a progress bar and print a summary table",
+        "Run a pipeline of a module, show a progress bar, print a per-task summary.",
     )
-    run.add_argument("target", metavar="MODULE:PIPELINE", help=_TARGET_HELP)
     run.add_argument(
         "--mode", default="local", help="where tasks run: local (this process, the default) or distributed"
     )
-    run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help=_PARAM_HELP)
+    run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help=PARAM_HELP)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--show", type=int, default=0, metavar="N", help="print the first N rows of the result")
-    run.set_defaults(handler=commands.run)
 
-    dag = sub.add_parser(
+    dag = command(
         "dag",
-        parents=[verbose],
-        help="write a pipeline's DAG as SVG or HTML (or print it as text)",
-        description="Draw the DAG of a pipeline, traced without running any task.",
+        commands.dag,
+        "write a pipeline's DAG as SVG or HTML (or print it as text)",
+        "Draw the DAG of a pipeline, traced without running any task.",
     )
-    dag.add_argument("target", metavar="MODULE:PIPELINE", help=_TARGET_HELP)
     where = dag.add_mutually_exclusive_group()
     where.add_argument("--html", metavar="FILE", help="write a standalone HTML page")
     where.add_argument("--svg", metavar="FILE", help="write an SVG picture")
-    dag.set_defaults(handler=commands.dag)
 
-    tf = sub.add_parser(
+    tf = command(
         "terraform",
-        parents=[verbose],
-        help="write the Terraform that deploys a pipeline",
-        description="Generate Terraform (main.tf, variables.tf, outputs.tf) for a pipeline.",
+        commands.terraform,
+        "write the Terraform that deploys a pipeline",
+        "Generate Terraform (main.tf, variables.tf, outputs.tf) for a pipeline.",
     )
-    tf.add_argument("target", metavar="MODULE:PIPELINE", help=_TARGET_HELP)
     tf.add_argument("--out", "-o", required=True, metavar="DIR", help="folder to write the .tf files to")
     tf.add_argument("--cloud", choices=CLOUDS, help="re-target to this cloud (default: the provider's)")
-    tf.set_defaults(handler=commands.terraform)
 
     ex = sub.add_parser(
         "export",

@@ -30,7 +30,14 @@ from typing import Any
 
 from glacier.cli.errors import UsageError, did_you_mean
 
-__all__ = ["parse_params", "convert", "check_mode"]
+__all__ = ["parse_params", "convert", "expected_type", "check_mode", "PARAM_HELP"]
+
+#: The ``--param`` help of ``glacier run`` and ``%glacier run``/``preview``.
+PARAM_HELP = (
+    "a pipeline parameter (repeatable), converted by its annotation (bool, int, float, str, "
+    "date, datetime, Optional, Literal; list/dict as JSON); unannotated: the default's type, "
+    "else a JSON literal, else the text"
+)
 
 _TRUE = frozenset({"1", "true", "yes", "on", "y"})
 _FALSE = frozenset({"0", "false", "no", "off", "n"})
