@@ -212,27 +212,26 @@ def test_dag_text_svg_and_html(glacier: Run, workdir: Path) -> None:
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "double" in html
 
 
-def test_cli_svg_is_the_display_renderer(workdir: Path, glacier: Run) -> None:
+def test_cli_svg_is_the_display_renderer(
+    workdir: Path, glacier: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`glacier dag --svg` writes what a pipeline's display draws: one DAG renderer."""
-    sys.path.insert(0, str(workdir))
-    try:
-        from glacier.cli import load_pipeline
-        from glacier.display.dag import dag_svg, layout
+    from glacier.cli import load_pipeline
+    from glacier.display.dag import dag_svg, layout
 
-        pipe = load_pipeline(str(workdir / "pipes.py") + ":numbers")
-        assert {n: node.layer for n, node in layout(pipe.graph).nodes.items()} == {"make": 0, "double": 1}
-        svg = dag_svg(pipe.graph, title="pipeline numbers")
-        assert glacier("dag", "pipes.py:numbers", "--svg", "d.svg", cwd=workdir).returncode == 0
-        assert (workdir / "d.svg").read_text() == svg + "\n"
-        assert dag_svg(pipe.graph) in pipe._repr_mimebundle_()["text/html"]
-        root = ET.fromstring(svg)
-        ns = "{http://www.w3.org/2000/svg}"
-        assert [g.get("data-id") for g in root.iter(f"{ns}g")] == ["make", "double"]
-        assert [
-            (p.get("data-from"), p.get("data-to")) for p in root.iter(f"{ns}path") if p.get("data-from")
-        ] == [("make", "double")]
-    finally:
-        sys.path.remove(str(workdir))
+    monkeypatch.syspath_prepend(str(workdir))  # as `glacier dag` run in workdir
+    pipe = load_pipeline(str(workdir / "pipes.py") + ":numbers")
+    assert {n: node.layer for n, node in layout(pipe.graph).nodes.items()} == {"make": 0, "double": 1}
+    svg = dag_svg(pipe.graph, title="pipeline numbers")
+    assert glacier("dag", "pipes.py:numbers", "--svg", "d.svg", cwd=workdir).returncode == 0
+    assert (workdir / "d.svg").read_text() == svg + "\n"
+    assert dag_svg(pipe.graph) in pipe._repr_mimebundle_()["text/html"]
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert [g.get("data-id") for g in root.iter(f"{ns}g")] == ["make", "double"]
+    assert [(p.get("data-from"), p.get("data-to")) for p in root.iter(f"{ns}path") if p.get("data-from")] == [
+        ("make", "double")
+    ]
 
 
 # -- export -------------------------------------------------------------------------------
