@@ -196,12 +196,13 @@ def _preview(magics: GlacierMagics, args: Any) -> Any:
     from glacier import Pipeline
     from glacier.errors import GlacierError
     from glacier.preview import preview
+    from glacier.task import Task
 
     if args.n < 0:
         raise UsageError(f"-n must be 0 or more, not {args.n}")
     expr = " ".join(args.expr)
     obj = lookup_previewable(magics.ns, expr)
-    if type(obj).__name__ == "Task" and type(obj).__module__ == "glacier.task":
+    if isinstance(obj, Task):
         raise UsageError(task_hint(magics.ns, obj, expr))
     pipeline = obj if isinstance(obj, Pipeline) else getattr(obj, "pipeline", None)
     if args.param and not isinstance(pipeline, Pipeline):

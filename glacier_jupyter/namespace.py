@@ -69,12 +69,13 @@ def pipelines_in(ns: dict[str, Any]) -> list[str]:
 def lookup_pipeline(ns: dict[str, Any], name: str) -> Any:
     """The pipeline ``name`` names, or a ``UsageError`` saying what it is instead."""
     from glacier import Pipeline
+    from glacier.task import Task
 
     obj = lookup(ns, name, likely=pipelines_in(ns))
     if not isinstance(obj, Pipeline):
         hint = (
             f": {name} is a task, use the pipeline that calls it"
-            if type(obj).__name__ == "Task"
+            if isinstance(obj, Task)
             else ": make one with @pipeline(name=...)"
         )
         raise UsageError(f"{name} is {kind_of(obj)}, not a pipeline{hint}")
