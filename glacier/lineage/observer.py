@@ -27,6 +27,8 @@ import polars as pl
 
 from glacier.lineage import naming, sender
 from glacier.lineage.config import job_namespace
+from glacier.lineage.sources import bucket_key
+from glacier.storage import observe
 
 if TYPE_CHECKING:
     from glacier.graph import Graph
@@ -75,6 +77,9 @@ class RunLineage:
         self.outputs: dict[str, _Output] = {}
         self._upstream_frames: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+        self.writes: list[tuple[str, Any]] = []
+        self._written: dict[str, DatasetFacts] = {}
+        self._stop_watching: Callable[[], None] | None = None
 
     # -- run events ----------------------------------------------------------------------
     def __call__(self, event: RunEvent) -> None:
@@ -86,6 +91,7 @@ class RunLineage:
     def _on(self, event: RunEvent) -> None:
         kind, node = event.kind, event.node
         if kind == "run_started":
+            self._stop_watching = observe.watch(self._wrote)
             sender.submit(lambda t=event.time: self._send_run("START", t))
         elif kind == "task_started" and node is not None:
             self._started(node, event.time)
@@ -98,6 +104,9 @@ class RunLineage:
                 self._end(node, "ABORT")
         elif kind in ("run_finished", "run_failed"):
             self._run_ended(event)
+
+    def _wrote(self, bucket: Any, frame: Any) -> None:
+        self.writes.append((bucket_key(bucket), frame))
 
     def _started(self, node: str, when: float) -> None:
         values = self.values()
@@ -146,6 +155,8 @@ class RunLineage:
         sender.submit(lambda: self._send_task(node, state, when))
 
     def _run_ended(self, event: RunEvent) -> None:
+        if self._stop_watching is not None:
+            self._stop_watching()
         cancelled = self.record.status == "cancelled"
         for node in list(self.task_ids):
             status = self.record.tasks[node].status
@@ -192,12 +203,25 @@ class RunLineage:
         found = naming.from_bucket(bucket)
         return DatasetFacts(found) if found is not None else None
 
+    def _written_bucket(self, bucket: Any) -> DatasetFacts | None:
+        """A bucket the run wrote: with schema and lineage of the frames written to it."""
+        key = bucket_key(bucket)
+        if key in self._written:
+            return self._written[key]
+        frames = [f for k, f in self.writes if k == key or k.startswith(key + "/")]
+        if not frames or naming.from_bucket(bucket) is None:
+            return self._bucket(bucket)
+        from glacier.lineage.read import read_written
+
+        self._written[key] = read_written(self, bucket, frames)
+        return self._written[key]
+
     def _task_dataset(self, node: str) -> naming.DatasetId:
         return naming.task_output(self.namespace, self.graph.name, node)
 
     def _output_facts(self, node: str) -> DatasetFacts | None:
         output = self.outputs.get(node)
-        if output is None:
+        if output is None or (output.plan is None and output.frame is None):
             return None
         if output.facts is None:
             from glacier.lineage.read import read_output
@@ -212,7 +236,8 @@ class RunLineage:
         spec = self.graph.nodes[node]
         inputs = [f for f in (self._bucket(b) for b in spec.reads) if f is not None]
         inputs += [DatasetFacts(self._task_dataset(up)) for up in self._upstream_frames.get(node, ())]
-        outputs = [f for f in (self._bucket(b) for b in spec.writes) if f is not None]
+        written = self._written_bucket if state == "COMPLETE" else self._bucket
+        outputs = [f for f in (written(b) for b in spec.writes) if f is not None]
         if state == "COMPLETE" and (mine := self._output_facts(node)) is not None:
             outputs.append(mine)
         event = build_event(state, self._info(node), time=when, inputs=inputs, outputs=outputs)
@@ -224,7 +249,8 @@ class RunLineage:
         reads = [b for n in self.graph.nodes.values() for b in n.reads]
         writes = [b for n in self.graph.nodes.values() for b in n.writes]
         inputs = _unique(f for f in (self._bucket(b) for b in reads) if f is not None)
-        outputs = _unique(f for f in (self._bucket(b) for b in writes) if f is not None)
+        written = self._written_bucket if state == "COMPLETE" else self._bucket
+        outputs = _unique(f for f in (written(b) for b in writes) if f is not None)
         if state == "COMPLETE":
             outputs += [f for f in (self._output_facts(n) for n in self.graph.returned()) if f is not None]
         event = build_event(state, self._info(None), time=when, inputs=inputs, outputs=outputs)

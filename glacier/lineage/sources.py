@@ -24,11 +24,11 @@ from glacier.lineage.plan import Leaf
 if TYPE_CHECKING:
     from glacier.resources.bucket import Bucket
 
-__all__ = ["Sources", "bucket_key", "frame_of"]
+__all__ = ["Sources", "bucket_key", "frame_of", "same_data", "FRAME_UNKNOWN"]
 
-_FRAME_UNKNOWN = (
-    "an in-memory DataFrame made inside the task (or read eagerly): polars keeps no record of "
-    "where its data came from"
+FRAME_UNKNOWN = (
+    "an in-memory DataFrame (made inside a task, read eagerly or restored from a cache): polars "
+    "keeps no record of where its data came from"
 )
 
 
@@ -113,7 +113,7 @@ class Sources:
                 held = self._frames[dataset]
                 if held is not None and same_data(held, leaf.frame):
                     return dataset
-            return _FRAME_UNKNOWN
+            return FRAME_UNKNOWN
         return f"a plan leaf Glacier cannot name ({leaf.kind})"
 
     def files(self, paths: list[str], *, schemeless: bool = False) -> DatasetId | str:

@@ -9,14 +9,10 @@ Events are validated against the spec's JSON schemas of the client's version, co
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-if str(Path(__file__).resolve().parents[2]) not in sys.path:  # `tests.*` from any cwd
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.lineage.support import Receiver, SpecValidator, start_receiver
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from glacier.lineage import configured
-from tests.lineage.support import ROOT, start_receiver
+from tests.helpers import child_env
+from tests.lineage.support import start_receiver
 
 RUN = textwrap.dedent(
     """
@@ -42,9 +42,7 @@ RUN = textwrap.dedent(
 
 
 def _run_child(cwd: Path, env: dict[str, str]) -> list[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENLINEAGE")}
-    clean.update(env)
-    clean["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), clean.get("PYTHONPATH", "")) if p)
+    clean = {k: v for k, v in child_env(**env).items() if not k.startswith("OPENLINEAGE") or k in env}
     out = subprocess.run(
         [sys.executable, "-c", RUN], cwd=cwd, env=clean, capture_output=True, text=True, check=True
     )
