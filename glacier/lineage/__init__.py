@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +26,25 @@ if TYPE_CHECKING:
     from glacier.run.events import RunEvent
     from glacier.run.record import RunRecord
 
-__all__ = ["observe_run", "configured", "job_namespace"]
+__all__ = ["observe_run", "flush", "configured", "job_namespace"]
 
 _MISSING = (
     "OpenLineage is configured but its client is not installed, so no lineage is sent: "
     'pip install "glacier-pipelines[lineage]"'
 )
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until the events of every finished run are sent (or dropped); ``False`` on timeout.
+
+    Events are built and sent in the background: a run does not wait for them, and the
+    process waits for them when it exits.
+    """
+    if "glacier.lineage.sender" not in sys.modules:
+        return True
+    from glacier.lineage.sender import flush as _flush
+
+    return _flush(timeout)
 
 
 def observe_run(

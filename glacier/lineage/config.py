@@ -19,6 +19,10 @@ __all__ = ["configured", "disabled", "job_namespace", "config_key", "DEFAULT_NAM
 
 #: The job namespace when ``OPENLINEAGE_NAMESPACE`` is not set.
 DEFAULT_NAMESPACE = "glacier"
+#: Variables the client itself writes into the environment from ``OPENLINEAGE_URL`` (it
+#: aliases the URL as a transport named ``default_http``): left over once the URL is unset,
+#: they configure nothing.
+_ALIASES = "OPENLINEAGE__TRANSPORT__TRANSPORTS__DEFAULT_HTTP__"
 
 
 def _config_file() -> str | None:
@@ -43,7 +47,7 @@ def configured() -> bool:
         return False
     if os.environ.get("OPENLINEAGE_URL"):
         return True
-    if any(name.startswith("OPENLINEAGE__") for name in os.environ):
+    if any(name.startswith("OPENLINEAGE__") and not name.startswith(_ALIASES) for name in os.environ):
         return True
     return _config_file() is not None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from glacier.lineage.naming import DatasetId
 
@@ -121,6 +121,8 @@ class Frame:
     unknown: tuple[str, ...] = ()
     #: A leaf's dataset: any of its fields may be referenced (a pushed-down predicate).
     source: DatasetId | None = None
+    #: The output schema (name -> polars dtype), set on the frame a plan analysis returns.
+    schema: dict[str, Any] | None = None
 
     def column(self, name: str) -> Column | None:
         found = self.columns.get(name)

@@ -9,7 +9,9 @@ and its row count; buckets a task reads and writes are its inputs and outputs.
 A task that returns a ``LazyFrame`` is computed when the plans that need it are collected
 (at the end of a local run), so its COMPLETE is sent then, with the row count when it is
 known. Everything here runs in the callbacks of run events and must never raise; the slow
-part (reading plans, building and sending events) runs on the sender thread.
+part (reading plans, building and sending events) runs on the sender thread, so a run returns
+as soon as its data is ready (``glacier.lineage.flush()`` waits for its events; the process
+waits for them at exit).
 """
 
 from __future__ import annotations
@@ -168,7 +170,6 @@ class RunLineage:
                 self._end(node, "ABORT")
         state = "COMPLETE" if event.kind == "run_finished" else ("ABORT" if cancelled else "FAIL")
         sender.submit(lambda: self._send_run(state, event.time))
-        sender.flush()
 
     # -- on the sender thread ------------------------------------------------------------
     def _info(self, node: str | None) -> RunInfo:

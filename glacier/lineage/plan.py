@@ -47,8 +47,11 @@ Resolver = Callable[[Leaf], DatasetId | str]
 def analyse(lf: pl.LazyFrame, resolver: Resolver) -> Frame:
     """The lineage of ``lf``'s output columns (raises only if polars cannot plan ``lf``)."""
     nt = lf._ldf.visit()
-    walker = _Walker(nt, resolver)
-    return walker.run(nt.get_node())
+    root = nt.get_node()
+    frame = _Walker(nt, resolver).run(root)
+    nt.set_node(root)
+    frame.schema = dict(nt.get_schema())
+    return frame
 
 
 def _post_order(nt: Any, root: int) -> tuple[list[int], dict[int, list[int]]]:

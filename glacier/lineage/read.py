@@ -44,7 +44,7 @@ def lineage_of(value: pl.DataFrame | pl.LazyFrame, sources: Sources) -> tuple[An
     plan = value if isinstance(value, pl.LazyFrame) else value.lazy()
     try:
         lineage = analyse(plan, sources)
-        schema = value.schema if isinstance(value, pl.DataFrame) else plan.collect_schema()
+        schema = value.schema if isinstance(value, pl.DataFrame) else lineage.schema
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return None, None, f"polars could not plan it ({type(exc).__name__}: {first[:200]})"

@@ -1,7 +1,7 @@
 """Sending events: the OpenLineage client, a background thread, and failures that stay quiet.
 
-Events of a run are built and sent in order on one background thread, so a run's tasks never
-wait for the network; the run waits once, at its end, for its own events to be handed over.
+Events are built and sent in order on one background thread, so a run never waits for the
+network; ``flush()`` waits for what was submitted, and so does the process when it exits.
 The client is the official one, built from its own configuration (and rebuilt when that
 configuration changes). A transport that fails is logged once per endpoint, with the
 endpoint (never its credentials); the run's remaining events are dropped, the run goes on.
@@ -100,7 +100,7 @@ def warn_once(key: str, message: str, *args: object) -> None:
 
 
 def _current_client() -> Any:
-    """The client for the current configuration (built on the sender thread only)."""
+    """The client for the configuration of this moment (reused while it is unchanged)."""
     global _client
     key = config_key()
     if _client is not None and _client[0] == key:
@@ -113,33 +113,32 @@ def _current_client() -> Any:
 
 
 class Channel:
-    """One run's way out: sends until the transport fails once, then drops the rest."""
+    """One run's way out: sends until the transport fails once, then drops the rest.
+
+    The client is taken when the run starts, on the run's thread: the configuration is the
+    one of that moment even though events are sent later (the first configured run of a
+    process pays the client's import here).
+    """
 
     def __init__(self) -> None:
-        self.client: Any = None
         self.failed = False
         self.dropped = 0
         self.sent = 0
-
-    def open(self) -> bool:
-        """Get the client (on the sender thread); ``False`` when it cannot be built."""
-        if self.client is not None or self.failed:
-            return not self.failed
+        self.client: Any = None
         try:
-            self.client = _current_client()
+            self.client = _current_client()  # resolves the transport: a bad configuration shows here
         except Exception as exc:
             self.failed = True
             warn_once(
-                f"config:{exc}",
+                f"config:{type(exc).__name__}:{scrub(str(exc))}",
                 "OpenLineage is configured but its client could not be set up (%s: %s); "
                 "runs go on without lineage",
                 type(exc).__name__,
                 scrub(str(exc).splitlines()[0]) if str(exc) else "",
             )
-        return not self.failed
 
     def send(self, event: Any) -> None:
-        if not self.open():
+        if self.failed:
             self.dropped += 1
             return
         try:

@@ -14,12 +14,18 @@ from pathlib import Path
 
 import pytest
 
+from glacier.lineage import flush
 from tests.lineage.support import Receiver, SpecValidator, start_receiver
 
 
 @pytest.fixture
-def no_lineage_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No OpenLineage configuration anywhere: variables cleared, cwd and HOME empty folders."""
+def no_lineage_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No OpenLineage configuration anywhere: variables cleared, cwd and HOME empty folders.
+
+    The client writes variables of its own into the environment (it aliases ``OPENLINEAGE_URL``
+    as ``OPENLINEAGE__TRANSPORT__TRANSPORTS__DEFAULT_HTTP__*``); they are removed afterwards,
+    so no configuration outlives the test.
+    """
     for name in list(os.environ):
         if name.startswith("OPENLINEAGE"):
             monkeypatch.delenv(name)
@@ -29,7 +35,10 @@ def no_lineage_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    return work
+    yield work
+    flush(timeout=60)
+    for name in [n for n in os.environ if n.startswith("OPENLINEAGE")]:
+        del os.environ[name]
 
 
 @pytest.fixture

@@ -20,10 +20,19 @@ class Receiver:
     """What the receiver got: parsed events and the headers of each request."""
 
     url: str
-    events: list[dict[str, Any]] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     bodies: list[str] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Everything received, once the runs so far have sent their events (they are sent in
+        the background)."""
+        from glacier.lineage import flush
+
+        assert flush(timeout=60), "lineage events were not sent within 60 s"
+        return self.received
 
     def of(self, job: str) -> list[dict[str, Any]]:
         """Events of one job, in arrival order."""
@@ -43,14 +52,17 @@ def start_receiver() -> tuple[http.server.ThreadingHTTPServer, Receiver]:
     lock = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real consumer answers
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
             with lock:
                 got.bodies.append(body)
-                got.events.append(json.loads(body))
+                got.received.append(json.loads(body))
                 got.headers.append(dict(self.headers))
                 got.paths.append(self.path)
             self.send_response(201)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args: object) -> None:

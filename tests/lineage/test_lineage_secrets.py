@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from glacier import PipelineError, Provider, pipeline
 from glacier.config import AwsConfig
+from glacier.lineage import flush
 from tests.lineage.support import Receiver
 from tests.servers import ServerUnavailable, start_s3
 
@@ -74,6 +75,7 @@ def test_no_secret_in_any_event_or_log(
 
         with pytest.raises(PipelineError):
             guarded.run(token=SecretStr(CANARIES["Param"]))
+        assert flush(timeout=60)  # while the S3 server is up: written objects are measured
     assert receiver.types("guarded") == ["START", "FAIL"]
     assert receiver.types("guarded.save") == ["START", "COMPLETE"]
     written = receiver.final("guarded.save")["outputs"][0]

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from glacier import Provider, pipeline
-from glacier.lineage import sender
+from glacier.lineage import flush, sender
 from tests.lineage.support import Receiver
 from tests.servers import free_port
 
@@ -37,6 +37,7 @@ def _fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _lineage_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    assert flush(timeout=60)  # events are sent in the background
     return [
         r.getMessage() for r in caplog.records if r.name == "glacier.lineage" and r.levelno >= logging.WARNING
     ]
@@ -83,6 +84,7 @@ def test_an_error_status_is_logged_not_raised(
         monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{server.server_port}")
         caplog.set_level(logging.WARNING, logger="glacier.lineage")
         assert _tiny(local_provider).run().collect().height == 3
+        assert flush(timeout=60)
     finally:
         server.shutdown()
         server.server_close()
