@@ -14,13 +14,14 @@ import logging
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from glacier.lineage.config import config_key
 
-__all__ = ["Channel", "submit", "flush", "endpoint_of", "scrub", "warn_once"]
+__all__ = ["Channel", "submit", "flush", "cpu_seconds", "endpoint_of", "scrub", "warn_once"]
 
 log = logging.getLogger("glacier.lineage")
 
@@ -29,6 +30,7 @@ _thread: threading.Thread | None = None
 _thread_lock = threading.Lock()
 _client: tuple[tuple[object, ...], Any] | None = None
 _warned: set[str] = set()
+_cpu = 0.0
 
 
 def submit(job: Callable[[], None]) -> None:
@@ -51,12 +53,20 @@ def flush(timeout: float | None = None) -> bool:
 
 
 def _work() -> None:
+    global _cpu
     while True:
         job = _queue.get()
+        start = time.thread_time()
         try:
             job()
         except Exception:  # a bug in building an event must not stop the thread
             log.exception("OpenLineage: building an event failed")
+        _cpu += time.thread_time() - start
+
+
+def cpu_seconds() -> float:
+    """CPU time the sender thread has spent so far (reading plans, building, sending)."""
+    return _cpu
 
 
 @atexit.register
