@@ -9,7 +9,7 @@ import pytest
 
 import glacier
 from glacier import ConfigError, Provider, StorageError
-from glacier.backends import get_backend, registry
+from glacier.clouds.registry import get_backend, registry
 from glacier.config import (
     AwsConfig,
     AzureBlobConfig,

@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from glacier import Provider, pipeline
+from glacier.clouds import cloud_named
 from glacier.config import (
     AwsConfig,
     AzureConfig,
@@ -255,15 +256,11 @@ def _next(state):
 @pytest.mark.parametrize("cloud", CLOUDS)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_orchestrator_runs_every_task_in_topological_order(rendered, cloud, case):
-    import importlib
-
     p = CASES[case]
     graph = p.graph
     plan = build_plan(p, cloud=cloud)
     flow = plan.flows[0]
-    renderer = getattr(
-        importlib.import_module(f"glacier.terraform.{cloud}"), f"{cloud.capitalize()}Renderer"
-    )(plan)
+    renderer = cloud_named(cloud).load_renderer()(plan)
     files = rendered[cloud, case]
     if cloud == "azure":
         actions = _resources(files, "azurerm_logic_app_action_custom")

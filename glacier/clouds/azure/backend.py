@@ -6,10 +6,11 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from glacier.backends.base import PORTABLE_CLUSTERS, Backend
+from glacier.clouds.backend import PORTABLE_CLUSTERS, ObjectStore
 from glacier.config.execution import AzureFunctionConfig, AzureVMConfig, ExecutionConfig
+from glacier.config.providers import AzureConfig
 from glacier.config.storage import AzureBlobConfig, StorageConfig
-from glacier.errors import ConfigError, require
+from glacier.errors import ConfigError
 from glacier.storage.errors import Hints
 
 if TYPE_CHECKING:
@@ -18,11 +19,10 @@ if TYPE_CHECKING:
 __all__ = ["AzureBackend"]
 
 
-class AzureBackend(Backend):
+class AzureBackend(ObjectStore[AzureConfig]):
     name: ClassVar[str] = "azure"
     scheme: ClassVar[str] = "az"
     storage_config: ClassVar[type[StorageConfig] | None] = AzureBlobConfig
-    extra: ClassVar[str] = "azure"
     bucket_pattern: ClassVar[str] = r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"
     bucket_rule: ClassVar[str] = (
         "3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit"
@@ -40,7 +40,7 @@ class AzureBackend(Backend):
             cfg.connection_string.get_secret_value()
             if cfg.connection_string
             else os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
-        )  # type: ignore[attr-defined]
+        )
         out: dict[str, str] = {}
         if conn:
             out["connection_string"] = conn
@@ -52,18 +52,18 @@ class AzureBackend(Backend):
                 match = re.search(rf"{key}=([^;]+)", conn)
                 if match:
                     out[name] = match.group(1)
-        account = cfg.storage_account or os.environ.get("AZURE_STORAGE_ACCOUNT")  # type: ignore[attr-defined]
-        key = cfg.account_key.get_secret_value() if cfg.account_key else os.environ.get("AZURE_STORAGE_KEY")  # type: ignore[attr-defined]
+        account = cfg.storage_account or os.environ.get("AZURE_STORAGE_ACCOUNT")
+        key = cfg.account_key.get_secret_value() if cfg.account_key else os.environ.get("AZURE_STORAGE_KEY")
         if account:
             out["account_name"] = account
         if key:
             out["account_key"] = key
-        if cfg.endpoint_url:  # type: ignore[attr-defined]
-            out["blob_endpoint"] = cfg.endpoint_url  # type: ignore[attr-defined]
+        if cfg.endpoint_url:
+            out["blob_endpoint"] = cfg.endpoint_url
         return out
 
     def filesystem(self, storage: StorageConfig | None) -> Any:
-        adlfs = require("adlfs", "azure", "Reading and writing Azure Blob Storage")
+        adlfs = self.require("adlfs", "Reading and writing Azure Blob Storage")
         facts = self._connection()
         if "account_name" not in facts:
             raise ConfigError(
@@ -130,7 +130,7 @@ class AzureBackend(Backend):
 
     def open_upload(self, fs: Any, uri: str, storage: StorageConfig | None) -> Upload:
         """Blocks staged in parallel, committed in one request (one ``Put Blob`` when small)."""
-        from glacier.backends.azure_upload import AzureUpload
+        from glacier.clouds.azure.upload import AzureUpload
 
         return AzureUpload(fs, uri, self.upload_options(storage))
 
