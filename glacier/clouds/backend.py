@@ -13,7 +13,8 @@ import contextlib
 import importlib
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
 import polars as pl
 
@@ -33,12 +34,50 @@ if TYPE_CHECKING:
     from glacier.config import StorageConfig
     from glacier.storage.upload import Upload
 
-__all__ = ["Backend", "ObjectStore", "Errors", "KINDS", "PORTABLE_CLUSTERS", "check_bucket_path"]
+__all__ = [
+    "Backend",
+    "ObjectStore",
+    "Services",
+    "Place",
+    "Errors",
+    "KINDS",
+    "PORTABLE_CLUSTERS",
+    "check_bucket_path",
+]
 
 C = TypeVar("C", bound=ProviderConfig)
 #: ``errors(action, uri=None)``: a context that turns storage failures into ``StorageError``.
 Errors = Callable[..., contextlib.AbstractContextManager[None]]
 Frame = pl.DataFrame | pl.LazyFrame
+
+
+@dataclass(frozen=True)
+class Services:
+    """A cloud's own config types: what a bucket, a function, a VM and a native cluster take.
+
+    The first of each is the default of its kind; ``cluster`` is ``None`` where Spark runs
+    on Databricks only. The backend, the re-targeting facts and the renderer read them here.
+    """
+
+    storage: type[StorageConfig]
+    serverless: type[ExecutionConfig]
+    vm: type[ExecutionConfig]
+    cluster: type[ExecutionConfig] | None = None
+
+    def execution(self) -> dict[str, tuple[type[ExecutionConfig], ...]]:
+        """Accepted execution config types per kind; the first is the default."""
+        native = (self.cluster,) if self.cluster is not None else ()
+        return {"serverless": (self.serverless,), "vm": (self.vm,), "cluster": (*native, *PORTABLE_CLUSTERS)}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a bucket's writes go: its filesystem, its storage config, its error context."""
+
+    fs: Any
+    storage: StorageConfig | None
+    errors: Errors
+
 
 #: Execution kinds and the provider method that makes each.
 KINDS = ("local", "serverless", "vm", "cluster")
@@ -54,8 +93,12 @@ class Backend(Generic[C]):
     ``storage_options``; writing and deleting are the backend's own.
     """
 
+    #: The provider config type (the type parameter) and its cloud's name.
+    config_type: ClassVar[type[ProviderConfig]] = ProviderConfig
     name: ClassVar[str] = ""
     scheme: ClassVar[str] = ""
+    #: The cloud's own config types; ``storage_config`` and ``execution`` follow from them.
+    services: ClassVar[Services | None] = None
     storage_config: ClassVar[type[StorageConfig] | None] = None
     #: Accepted execution config types per kind; the first is the default.
     execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {}
@@ -64,6 +107,16 @@ class Backend(Generic[C]):
     bucket_rule: ClassVar[str] = "3-63 lowercase letters, digits, dots and hyphens"
     #: Whether asking this store whether an object exists is instant (no network).
     instant: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            args = [a for a in get_args(base) if isinstance(a, type) and issubclass(a, ProviderConfig)]
+            if args:
+                cls.config_type, cls.name = args[0], args[0].cloud
+        if cls.services is not None:
+            cls.storage_config = cls.services.storage
+            cls.execution = cls.services.execution()
 
     def __init__(self, config: C, *, hint: str = "") -> None:
         self.config = config
@@ -157,22 +210,11 @@ class Backend(Generic[C]):
         raise NotImplementedError
 
     # -- writing -----------------------------------------------------------------------
-    def write(
-        self, fs: Any, frame: Frame, uri: str, fmt: str, storage: StorageConfig | None, errors: Errors
-    ) -> None:
+    def write(self, place: Place, frame: Frame, uri: str, fmt: str) -> None:
         """Atomically replace the object at ``uri`` by ``frame``."""
         raise NotImplementedError
 
-    def write_partitioned(
-        self,
-        fs: Any,
-        frame: Frame,
-        uri: str,
-        fmt: str,
-        columns: list[str],
-        storage: StorageConfig | None,
-        errors: Errors,
-    ) -> None:
+    def write_partitioned(self, place: Place, frame: Frame, uri: str, fmt: str, columns: list[str]) -> None:
         """Replace the folder ``uri`` by ``frame`` as a Hive-partitioned dataset."""
         raise NotImplementedError
 
@@ -206,9 +248,7 @@ class Backend(Generic[C]):
 class ObjectStore(Backend[C]):
     """An object store: writes stream into an upload that publishes the object only when complete."""
 
-    def write(
-        self, fs: Any, frame: Frame, uri: str, fmt: str, storage: StorageConfig | None, errors: Errors
-    ) -> None:
+    def write(self, place: Place, frame: Frame, uri: str, fmt: str) -> None:
         """Stream ``frame`` into one object at ``uri``; published only when complete.
 
         An error in the user's plan passes through as it is; a storage error is
@@ -216,33 +256,25 @@ class ObjectStore(Backend[C]):
         """
         from glacier.storage.upload import write_object
 
-        with errors("write", uri):
-            upload = self.open_upload(fs, uri, storage)
+        with place.errors("write", uri):
+            upload = self.open_upload(place.fs, uri, place.storage)
         try:
             write_object(frame, fmt, upload)
         except BaseException as exc:
             if exc is not upload.error:
                 raise
-            with errors("write", uri):
+            with place.errors("write", uri):
                 raise
         finally:
-            fs.invalidate_cache()
+            place.fs.invalidate_cache()
 
-    def write_partitioned(
-        self,
-        fs: Any,
-        frame: Frame,
-        uri: str,
-        fmt: str,
-        columns: list[str],
-        storage: StorageConfig | None,
-        errors: Errors,
-    ) -> None:
+    def write_partitioned(self, place: Place, frame: Frame, uri: str, fmt: str, columns: list[str]) -> None:
         """Each partition is uploaded over its old object, then objects no longer part of it go."""
         parts = io.partitions(frame, fmt, columns)
         for rel, part in parts:
-            self.write(fs, part, f"{uri}/{rel}", fmt, storage, errors)
-        with errors("write"):
+            self.write(place, part, f"{uri}/{rel}", fmt)
+        fs = place.fs
+        with place.errors("write"):
             keep = {self.to_fs(f"{uri}/{rel}") for rel, _ in parts}
             stale = [p for p in fs.find(uri) if self.to_fs(p) not in keep]
             if stale:

@@ -17,8 +17,8 @@ from glacier.errors import ConfigError
 
 if TYPE_CHECKING:
     from glacier.clouds.backend import Backend
-    from glacier.clouds.retarget import Retarget
     from glacier.terraform.base import Renderer
+    from glacier.terraform.retarget import Retarget
 
 __all__ = ["Cloud", "registry", "register_cloud", "get_backend", "cloud_named", "load"]
 

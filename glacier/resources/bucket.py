@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from glacier.clouds.backend import Place
 from glacier.errors import StorageError
 from glacier.storage import io
 from glacier.storage.errors import Hints, storage_errors
@@ -102,6 +103,10 @@ class Bucket:
         with storage_errors(uri or self.get_uri(), action, self._hints, bucket=self.bucket):
             self._backend.preflight()  # a backend whose client would retry a dead endpoint for long
             yield
+
+    @property
+    def _place(self) -> Place:
+        return Place(self.fs, self.config, self._errors)
 
     def __truediv__(self, sub: str) -> Bucket:
         """``bucket / "part.parquet"``: a path below this one in the same bucket."""
@@ -244,7 +249,7 @@ class Bucket:
                 f"{'glob' if is_glob(self.path) else 'folder'}; give a file path such as "
                 f"'{self.path or 'data'}/part.parquet' or write(..., partition_by=[...])"
             )
-        self._backend.write(self.fs, frame, self.get_uri(), fmt, self.config, self._errors)
+        self._backend.write(self._place, frame, self.get_uri(), fmt)
         return self
 
     def _write_format(self, format: str | None) -> str:
@@ -270,7 +275,7 @@ class Bucket:
                 f"a partitioned write needs a folder path, not {self.path!r}: "
                 f"use provider.bucket(bucket={self.bucket!r}, path='{self.path.rsplit('.', 1)[0]}')"
             )
-        self._backend.write_partitioned(self.fs, frame, self.get_uri(), fmt, columns, self.config, self._errors)
+        self._backend.write_partitioned(self._place, frame, self.get_uri(), fmt, columns)
         return self
 
     def delete(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from glacier.config.execution import DatabricksConfig, ExecutionConfig
 from glacier.config.storage import StorageConfig
@@ -74,7 +74,8 @@ class Renderer(Generic[S, F, V, K]):
     """Turns a :class:`Plan` into ``{filename: text}``; one subclass per cloud.
 
     The type parameters are the cloud's storage, function, VM and native cluster
-    configs; the ``*_config`` class attributes hold them at run time.
+    configs (``DatabricksConfig`` where the cloud has no cluster service of its own); the
+    ``*_config`` class attributes hold them at run time, set from the parameters.
     """
 
     cloud: ClassVar[str] = ""
@@ -85,12 +86,17 @@ class Renderer(Generic[S, F, V, K]):
     storage_config: type[S]
     function_config: type[F]
     vm_config: type[V]
-    #: The cloud's own cluster service (EMR, Dataproc); ``None``: Databricks only.
-    cluster_config: type[K] | None = None
+    cluster_config: type[K]
     #: Outputs as (name, reference with ``{}`` for the identifier, description).
     bucket_output: ClassVar[tuple[str, str, str]]
     function_output: ClassVar[tuple[str, str, str]]
     flow_output: ClassVar[tuple[str, str, str]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Renderer:
+                cls.storage_config, cls.function_config, cls.vm_config, cls.cluster_config = get_args(base)
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
@@ -165,7 +171,7 @@ class Renderer(Generic[S, F, V, K]):
             return self.function(ex, cfg)
         if isinstance(cfg, self.vm_config):
             return self.vm(ex, cfg)
-        if self.cluster_config is not None and isinstance(cfg, self.cluster_config):
+        if isinstance(cfg, self.cluster_config):
             return self.cluster(ex, cfg)
         raise ConfigError(f"executor {ex.name!r}: {type(cfg).__name__} cannot be generated for {self.cloud}")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from glacier.clouds.backend import PORTABLE_CLUSTERS, ObjectStore
-from glacier.config.execution import EC2Config, EMRConfig, ExecutionConfig, LambdaConfig
+from glacier.clouds.backend import ObjectStore, Services
+from glacier.config.execution import EC2Config, EMRConfig, LambdaConfig
 from glacier.config.providers import AwsConfig
 from glacier.config.storage import S3Config, StorageConfig
 from glacier.errors import ConfigError
@@ -27,18 +27,14 @@ _BOTO_CONFIG: dict[str, Any] = {
 
 
 class AwsBackend(ObjectStore[AwsConfig]):
-    name: ClassVar[str] = "aws"
-    scheme: ClassVar[str] = "s3"
-    storage_config: ClassVar[type[StorageConfig] | None] = S3Config
-    bucket_pattern: ClassVar[str] = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-    bucket_rule: ClassVar[str] = (
+    """S3 through s3fs (polars reads it natively); multipart uploads with parts in parallel."""
+
+    scheme = "s3"
+    bucket_pattern = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+    bucket_rule = (
         "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
     )
-    execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
-        "serverless": (LambdaConfig,),
-        "vm": (EC2Config,),
-        "cluster": (EMRConfig, *PORTABLE_CLUSTERS),
-    }
+    services = Services(S3Config, LambdaConfig, EC2Config, EMRConfig)
 
     def _extra_bucket_checks(self, bucket: str) -> None:
         if (

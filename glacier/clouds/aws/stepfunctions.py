@@ -83,10 +83,10 @@ class StepFunctions(Renderer[S3Config, LambdaConfig, EC2Config, EMRConfig]):
                 state["Retry"] = retry
             return name, {name: state}, name
         if isinstance(ex.config, EC2Config):
-            submit = {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:ssm:sendCommand",
-                "Parameters": {
+            submit = _task(
+                name,
+                "aws-sdk:ssm:sendCommand",
+                {
                     "DocumentName": "AWS-RunShellScript",
                     "InstanceIds": [f"${{aws_instance.{ex.ident}.id}}"],
                     "Parameters": {
@@ -100,63 +100,51 @@ class StepFunctions(Renderer[S3Config, LambdaConfig, EC2Config, EMRConfig]):
                         )
                     },
                 },
-                "ResultSelector": {"id.$": "$.Command.CommandId"},
-                "ResultPath": f"$.{name}",
-            }
-            poll = {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:ssm:getCommandInvocation",
-                "Parameters": {
-                    "CommandId.$": f"$.{name}.id",
-                    "InstanceId": f"${{aws_instance.{ex.ident}.id}}",
-                },
-                "ResultSelector": {"id.$": "$.CommandId", "status.$": "$.Status"},
-                "ResultPath": f"$.{name}",
-                "Retry": [
-                    {
-                        "ErrorEquals": ["Ssm.InvocationDoesNotExistException"],
-                        "IntervalSeconds": 5,
-                        "MaxAttempts": 6,
-                    }
-                ],
-            }
+                {"id.$": "$.Command.CommandId"},
+            )
+            poll = _task(
+                name,
+                "aws-sdk:ssm:getCommandInvocation",
+                {"CommandId.$": f"$.{name}.id", "InstanceId": f"${{aws_instance.{ex.ident}.id}}"},
+                {"id.$": "$.CommandId", "status.$": "$.Status"},
+            )
+            poll["Retry"] = [
+                {
+                    "ErrorEquals": ["Ssm.InvocationDoesNotExistException"],
+                    "IntervalSeconds": 5,
+                    "MaxAttempts": 6,
+                }
+            ]
             done, failed = ("Success",), ("Cancelled", "TimedOut", "Failed", "Cancelling")
             path = f"$.{name}.status"
         else:  # Databricks through its Jobs API
             endpoint = "${var.databricks_host}/api/2.1/jobs"
             conn = f"${{aws_cloudwatch_event_connection.{ex.ident}.arn}}"
-            submit = {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::http:invoke",
-                "Parameters": {
+            auth = {"ConnectionArn": conn}
+            body = {"job_id": Raw(f"tonumber(databricks_job.{ex.ident}.id)"), "job_parameters": payload}
+            submit = _task(
+                name,
+                "http:invoke",
+                {
                     "ApiEndpoint": f"{endpoint}/run-now",
                     "Method": "POST",
-                    "Authentication": {"ConnectionArn": conn},
-                    "RequestBody": {
-                        "job_id": Raw(f"tonumber(databricks_job.{ex.ident}.id)"),
-                        "job_parameters": {
-                            "pipeline": flow.pipeline,
-                            "task": step.node,
-                            "run.$": "$$.Execution.Name",
-                            "staging": STAGING,
-                        },
-                    },
+                    "Authentication": auth,
+                    "RequestBody": body,
                 },
-                "ResultSelector": {"id.$": "$.ResponseBody.run_id"},
-                "ResultPath": f"$.{name}",
-            }
-            poll = {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::http:invoke",
-                "Parameters": {
+                {"id.$": "$.ResponseBody.run_id"},
+            )
+            query = {"run_id.$": f"States.Format('{{}}', $.{name}.id)"}
+            poll = _task(
+                name,
+                "http:invoke",
+                {
                     "ApiEndpoint": f"{endpoint}/runs/get",
                     "Method": "GET",
-                    "Authentication": {"ConnectionArn": conn},
-                    "QueryParameters": {"run_id.$": f"States.Format('{{}}', $.{name}.id)"},
+                    "Authentication": auth,
+                    "QueryParameters": query,
                 },
-                "ResultSelector": {"id.$": "$.ResponseBody.run_id", "state.$": "$.ResponseBody.state"},
-                "ResultPath": f"$.{name}",
-            }
+                {"id.$": "$.ResponseBody.run_id", "state.$": "$.ResponseBody.state"},
+            )
             done, failed = (), ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
             path = f"$.{name}.state.life_cycle_state"
         if retry:
@@ -299,3 +287,14 @@ class StepFunctions(Renderer[S3Config, LambdaConfig, EC2Config, EMRConfig]):
         )
         sm.block("tracing_configuration").attr("enabled", True)
         return [*blocks, attach(role_name, role_name, "AWSXRayDaemonWriteAccess"), sm]
+
+
+def _task(name: str, service: str, parameters: dict[str, Any], selector: dict[str, Any]) -> dict[str, Any]:
+    """A Task state calling ``arn:aws:states:::<service>``, its selected result kept under ``$.<name>``."""
+    return {
+        "Type": "Task",
+        "Resource": f"arn:aws:states:::{service}",
+        "Parameters": parameters,
+        "ResultSelector": selector,
+        "ResultPath": f"$.{name}",
+    }

@@ -22,10 +22,6 @@ class AwsRenderer(StepFunctions):
         "archive": ("hashicorp/archive", "~> 2.4"),
         "aws": ("hashicorp/aws", "~> 5.0"),
     }
-    storage_config = S3Config
-    function_config = LambdaConfig
-    vm_config = EC2Config
-    cluster_config = EMRConfig
     bucket_output = ("bucket_names", "aws_s3_bucket.{}.bucket", "Data buckets, by Glacier bucket name.")
     function_output = ("function_arns", "aws_lambda_function.{}.arn", "Lambda functions, by executor name.")
     flow_output = (

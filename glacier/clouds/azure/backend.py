@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from glacier.clouds.backend import PORTABLE_CLUSTERS, ObjectStore
-from glacier.config.execution import AzureFunctionConfig, AzureVMConfig, ExecutionConfig
+from glacier.clouds.backend import ObjectStore, Services
+from glacier.config.execution import AzureFunctionConfig, AzureVMConfig
 from glacier.config.providers import AzureConfig
 from glacier.config.storage import AzureBlobConfig, StorageConfig
 from glacier.errors import ConfigError
@@ -20,18 +20,17 @@ __all__ = ["AzureBackend"]
 
 
 class AzureBackend(ObjectStore[AzureConfig]):
-    name: ClassVar[str] = "azure"
-    scheme: ClassVar[str] = "az"
-    storage_config: ClassVar[type[StorageConfig] | None] = AzureBlobConfig
-    bucket_pattern: ClassVar[str] = r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"
-    bucket_rule: ClassVar[str] = (
+    """Blob Storage through adlfs (polars reads it natively); staged blocks committed at once.
+
+    Credentials: a connection string, an account key, or Entra ID (``DefaultAzureCredential``).
+    """
+
+    scheme = "az"
+    bucket_pattern = r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"
+    bucket_rule = (
         "3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit"
     )
-    execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
-        "serverless": (AzureFunctionConfig,),
-        "vm": (AzureVMConfig,),
-        "cluster": (PORTABLE_CLUSTERS[0], *PORTABLE_CLUSTERS[1:]),
-    }
+    services = Services(AzureBlobConfig, AzureFunctionConfig, AzureVMConfig)
 
     def _connection(self) -> dict[str, str]:
         """Account facts from the config, else the standard environment variables."""

@@ -24,8 +24,8 @@ DATABRICKS_APP = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
 class LogicApps(Renderer[AzureBlobConfig, AzureFunctionConfig, AzureVMConfig, DatabricksConfig]):
     """The orchestrator half of the Azure renderer.
 
-    Spark runs on Databricks on Azure: there is no native cluster config (``cluster_config``
-    stays ``None``).
+    Spark runs on Databricks on Azure: its cluster config is ``DatabricksConfig``, which the
+    base class renders before asking for a native cluster.
     """
 
     def _rg(self) -> list[Attr]:

@@ -39,9 +39,6 @@ class AzureRenderer(LogicApps):
         "azurerm": ("hashicorp/azurerm", "~> 4.0"),
     }
     needs_requirements = True
-    storage_config = AzureBlobConfig
-    function_config = AzureFunctionConfig
-    vm_config = AzureVMConfig
     bucket_output = (
         "container_names",
         "azurerm_storage_container.{}.name",

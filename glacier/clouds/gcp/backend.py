@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any
 
-from glacier.clouds.backend import PORTABLE_CLUSTERS, ObjectStore
+from glacier.clouds.backend import ObjectStore, Services
 from glacier.config.execution import (
     CloudFunctionConfig,
     ComputeEngineConfig,
     DataprocConfig,
-    ExecutionConfig,
 )
 from glacier.config.providers import GcpConfig
 from glacier.config.storage import GCSConfig, StorageConfig
@@ -21,19 +20,16 @@ __all__ = ["GcpBackend"]
 
 
 class GcpBackend(ObjectStore[GcpConfig]):
-    name: ClassVar[str] = "gcp"
-    scheme: ClassVar[str] = "gs"
-    storage_config: ClassVar[type[StorageConfig] | None] = GCSConfig
-    bucket_pattern: ClassVar[str] = r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]"
-    bucket_rule: ClassVar[str] = (
+    """Cloud Storage through gcsfs: polars' native reader handles neither emulators nor every
+    credential, so Glacier reads through fsspec file objects and writes resumable uploads."""
+
+    scheme = "gs"
+    bucket_pattern = r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]"
+    bucket_rule = (
         "3-63 lowercase letters, digits, dots, hyphens and underscores, "
         "starting and ending with a letter or digit"
     )
-    execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
-        "serverless": (CloudFunctionConfig,),
-        "vm": (ComputeEngineConfig,),
-        "cluster": (DataprocConfig, *PORTABLE_CLUSTERS),
-    }
+    services = Services(GCSConfig, CloudFunctionConfig, ComputeEngineConfig, DataprocConfig)
 
     def _extra_bucket_checks(self, bucket: str) -> None:
         if bucket.startswith("goog") or "google" in bucket or ".." in bucket:

@@ -44,10 +44,6 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
         "google": ("hashicorp/google", "~> 6.0"),
     }
     needs_requirements = True
-    storage_config = GCSConfig
-    function_config = CloudFunctionConfig
-    vm_config = ComputeEngineConfig
-    cluster_config = DataprocConfig
     bucket_output = ("bucket_names", "google_storage_bucket.{}.name", "Data buckets, by Glacier bucket name.")
     function_output = (
         "function_urls",

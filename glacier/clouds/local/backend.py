@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
-from glacier.clouds.backend import PORTABLE_CLUSTERS, Backend, Errors, Frame
+from glacier.clouds.backend import PORTABLE_CLUSTERS, Backend, Frame, Place
 from glacier.config.execution import (
     AzureFunctionConfig,
     AzureVMConfig,
@@ -33,11 +33,10 @@ class LocalBackend(Backend[LocalConfig]):
     """Local disk; accepts every cloud's execution config so pipelines written for
     a cloud run unchanged on a laptop (``mode="local"``)."""
 
-    name: ClassVar[str] = "local"
-    scheme: ClassVar[str] = "file"
-    instant: ClassVar[bool] = True
-    bucket_pattern: ClassVar[str] = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}"
-    bucket_rule: ClassVar[str] = "letters, digits, dots, hyphens and underscores (no slashes)"
+    scheme = "file"
+    instant = True
+    bucket_pattern = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}"
+    bucket_rule = "letters, digits, dots, hyphens and underscores (no slashes)"
     execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
         "serverless": (LambdaConfig, CloudFunctionConfig, AzureFunctionConfig),
         "vm": (EC2Config, ComputeEngineConfig, AzureVMConfig),
@@ -97,24 +96,13 @@ class LocalBackend(Backend[LocalConfig]):
             out.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
         return out
 
-    def write(
-        self, fs: Any, frame: Frame, uri: str, fmt: str, storage: StorageConfig | None, errors: Errors
-    ) -> None:
+    def write(self, place: Place, frame: Frame, uri: str, fmt: str) -> None:
         """A temporary file renamed over the target (``os.replace`` is atomic)."""
-        with errors("write"):
+        with place.errors("write"):
             io.write_local(frame, uri, fmt)
 
-    def write_partitioned(
-        self,
-        fs: Any,
-        frame: Frame,
-        uri: str,
-        fmt: str,
-        columns: list[str],
-        storage: StorageConfig | None,
-        errors: Errors,
-    ) -> None:
-        with errors("write"):
+    def write_partitioned(self, place: Place, frame: Frame, uri: str, fmt: str, columns: list[str]) -> None:
+        with place.errors("write"):
             io.write_partitioned_local(frame, uri, fmt, columns)
 
     def delete(self, fs: Any, uri: str, files: list[str], *, folder: bool) -> None:
