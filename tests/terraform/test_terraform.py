@@ -554,3 +554,16 @@ def test_export_writes_files(tmp_path):
     written = export(example2_heterogeneous.ml_pipeline, tmp_path / "infra", cloud="gcp")
     names = {p.relative_to(tmp_path / "infra").as_posix() for p in written}
     assert {"main.tf", "versions.tf", "src/glacier_handler.py", "src/example2_heterogeneous.py"} <= names
+
+
+def test_deployed_requirements_pin_this_glacier_pipelines_and_polars(rendered):
+    import importlib.metadata
+
+    import glacier
+
+    want = f"glacier-pipelines=={glacier.__version__}\npolars=={importlib.metadata.version('polars')}\n"
+    for (cloud, case), files in rendered.items():
+        if cloud == "aws":  # Lambda layers carry the packages (variable lambda_layer_arns)
+            assert "src/requirements.txt" not in files
+            continue
+        assert files["src/requirements.txt"] == want, (cloud, case)
