@@ -342,7 +342,7 @@ class Renderer(Generic[S, F, V, K]):
         lines += [
             "",
             "Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every",
-            "deployed task runs; the function packages need glacier and polars (see docs/terraform.md).",
+            "deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).",
         ]
         if not plan.modules:
             lines += [

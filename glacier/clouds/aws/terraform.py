@@ -46,7 +46,10 @@ class AwsRenderer(StepFunctions):
             variable("security_group_ids", "list(string)", "Security groups for functions and instances."),
             variable("log_retention_days", "number", "Days to keep logs.", 365),
             variable(
-                "lambda_layer_arns", "list(string)", "Layers providing glacier and polars to functions.", []
+                "lambda_layer_arns",
+                "list(string)",
+                "Layers providing glacier-pipelines and polars to functions.",
+                [],
             ),
             variable("function_concurrency", "number", "Reserved concurrency of each function.", 10),
         ]
