@@ -206,22 +206,19 @@ def test_dag_text_svg_and_html(glacier: Run, workdir: Path) -> None:
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "double" in html
 
 
-def test_builtin_dag_svg_layout(workdir: Path) -> None:
-    sys.path.insert(0, str(workdir))
-    try:
-        from glacier.cli import load_pipeline
-        from glacier.export.dag import dag_svg, layers
+def test_builtin_dag_svg_layout(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from glacier.cli import load_pipeline
+    from glacier.export.dag import dag_svg, layers
 
-        pipe = load_pipeline(str(workdir / "pipes.py") + ":numbers")
-        assert layers(pipe.graph) == {"make": 0, "double": 1}
-        root = ET.fromstring(dag_svg(pipe.graph))
-        ns = "{http://www.w3.org/2000/svg}"
-        assert [g.get("data-id") for g in root.iter(f"{ns}g")] == ["make", "double"]
-        assert [
-            (p.get("data-from"), p.get("data-to")) for p in root.iter(f"{ns}path") if p.get("data-from")
-        ] == [("make", "double")]
-    finally:
-        sys.path.remove(str(workdir))
+    monkeypatch.syspath_prepend(str(workdir))  # as `glacier dag` run in workdir
+    pipe = load_pipeline(str(workdir / "pipes.py") + ":numbers")
+    assert layers(pipe.graph) == {"make": 0, "double": 1}
+    root = ET.fromstring(dag_svg(pipe.graph))
+    ns = "{http://www.w3.org/2000/svg}"
+    assert [g.get("data-id") for g in root.iter(f"{ns}g")] == ["make", "double"]
+    assert [(p.get("data-from"), p.get("data-to")) for p in root.iter(f"{ns}path") if p.get("data-from")] == [
+        ("make", "double")
+    ]
 
 
 # -- export -------------------------------------------------------------------------------

@@ -18,12 +18,9 @@ import pytest
 from glacier.terraform.packaging import PackageBuildError, build_packages
 from glacier.terraform.packaging.pins import runtime_pins
 from glacier.terraform.plan import build_plan
+from tests.helpers import load_example
 
-HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
-sys.path.insert(0, str(HERE))
-import example2_heterogeneous  # noqa: E402
+example2_heterogeneous = load_example("example2_heterogeneous")
 
 pytestmark = pytest.mark.slow
 
