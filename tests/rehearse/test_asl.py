@@ -35,7 +35,8 @@ def test_parallel_branches_run_at_once_and_result_path_null_keeps_input():
 
     branch = lambda name: _machine({name: {"Type": "Task", "Resource": "r", "End": True}}, name)  # noqa: E731
     definition = _machine(
-        {"p": {"Type": "Parallel", "Branches": [branch("x"), branch("y")], "ResultPath": None, "End": True}}, "p"
+        {"p": {"Type": "Parallel", "Branches": [branch("x"), branch("y")], "ResultPath": None, "End": True}},
+        "p",
     )
     out = Execution(definition, invoke).run({"keep": 1})
     assert out == {"keep": 1}

@@ -166,8 +166,9 @@ def _matches(errors: list[str], error: str) -> bool:
 
 _COMPARE = {
     "StringEquals": lambda a, b: isinstance(a, str) and a == b,
-    "StringMatches": lambda a, b: isinstance(a, str)
-    and re.fullmatch(re.escape(b).replace(r"\*", ".*"), a) is not None,
+    "StringMatches": lambda a, b: (
+        isinstance(a, str) and re.fullmatch(re.escape(b).replace(r"\*", ".*"), a) is not None
+    ),
     "NumericEquals": lambda a, b: isinstance(a, (int, float)) and a == b,
     "NumericLessThan": lambda a, b: isinstance(a, (int, float)) and a < b,
     "NumericGreaterThan": lambda a, b: isinstance(a, (int, float)) and a > b,

@@ -62,7 +62,9 @@ class AwsRehearsal:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.model = TerraformModel(self.out, region=self.env.get("AWS_DEFAULT_REGION") or self.env.get("AWS_REGION"))
+        self.model = TerraformModel(
+            self.out, region=self.env.get("AWS_DEFAULT_REGION") or self.env.get("AWS_REGION")
+        )
         self.region = self.model.variables.get("region", "us-east-1")
 
     # -- clients with the rehearsal's own credentials ----------------------------------
@@ -179,7 +181,8 @@ class AwsRehearsal:
                 raise TaskFailure("Ssm.InvocationDoesNotExistException", params["CommandId"])
             return command
         raise TaskFailure(
-            "States.Runtime", f"state {state} calls {resource}, which the rehearsal does not run (EMR, Databricks)"
+            "States.Runtime",
+            f"state {state} calls {resource}, which the rehearsal does not run (EMR, Databricks)",
         )
 
     def _lambda(self, params: dict[str, Any], state: str) -> Any:
@@ -195,7 +198,9 @@ class AwsRehearsal:
         identity = self._identity_of(body["role"], f"aws_lambda_function.{ident}")
         code = self._unzip(Path(self.model.template(body["filename"])))
         layers = self.model._value(body.get("layers", []))
-        paths = [code] + [self._layer(a) / "python" for a in (layers if isinstance(layers, list) else [layers])]
+        paths = [code] + [
+            self._layer(a) / "python" for a in (layers if isinstance(layers, list) else [layers])
+        ]
         env = self._runtime_env(identity)
         for block in body.get("environment", []):
             env.update({k: str(self.model.template(v)) for k, v in block.get("variables", {}).items()})
@@ -223,7 +228,9 @@ class AwsRehearsal:
         if not found:
             raise TaskFailure("Ssm.InvalidInstanceId", instance_id)
         ident, body = found[0]
-        profile = re.fullmatch(r"\$\{aws_iam_instance_profile\.([a-z0-9_]+)\.name\}", body["iam_instance_profile"])
+        profile = re.fullmatch(
+            r"\$\{aws_iam_instance_profile\.([a-z0-9_]+)\.name\}", body["iam_instance_profile"]
+        )
         assert profile is not None
         role = self.model.resources["aws_iam_instance_profile", profile.group(1)]["role"]
         identity = self._identity_of(role, f"aws_instance.{ident}")

@@ -241,16 +241,33 @@ def _terraform_eval(expr: str) -> str:
     """``terraform apply`` of a folder whose only blocks are ``locals`` and ``output``."""
     with tempfile.TemporaryDirectory(prefix="glacier-tf-") as tmp:
         Path(tmp, "main.tf").write_text(
-            f"locals {{\n  value = {expr}\n}}\n\noutput \"value\" {{\n  value = local.value\n}}\n",
+            f'locals {{\n  value = {expr}\n}}\n\noutput "value" {{\n  value = local.value\n}}\n',
             encoding="utf-8",
         )
-        env = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-        for args in (["init", "-input=false", "-no-color"], ["apply", "-auto-approve", "-input=false", "-no-color"]):
-            proc = subprocess.run(["terraform", *args], cwd=tmp, env=env, capture_output=True, text=True, check=False)
+        env = {
+            **os.environ,
+            "TF_CLI_CONFIG_FILE": "/dev/null",
+            "TF_IN_AUTOMATION": "1",
+            "CHECKPOINT_DISABLE": "1",
+        }
+        for args in (
+            ["init", "-input=false", "-no-color"],
+            ["apply", "-auto-approve", "-input=false", "-no-color"],
+        ):
+            proc = subprocess.run(
+                ["terraform", *args], cwd=tmp, env=env, capture_output=True, text=True, check=False
+            )
             if proc.returncode != 0:
-                raise RehearsalError(f"terraform {args[0]} of the definition failed: {proc.stderr.strip()[-800:]}")
+                raise RehearsalError(
+                    f"terraform {args[0]} of the definition failed: {proc.stderr.strip()[-800:]}"
+                )
         proc = subprocess.run(
-            ["terraform", "output", "-raw", "value"], cwd=tmp, env=env, capture_output=True, text=True, check=False
+            ["terraform", "output", "-raw", "value"],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise RehearsalError(f"terraform output failed: {proc.stderr.strip()[-800:]}")

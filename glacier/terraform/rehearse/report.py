@@ -58,7 +58,9 @@ class Rehearsal:
             for t in self.tasks
         ]
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [head, *rows]]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [head, *rows]
+        ]
         for t in self.tasks:
             if t.error:
                 lines.append(f"  {t.task}: {t.error}")

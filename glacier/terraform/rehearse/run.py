@@ -76,7 +76,9 @@ def rehearse(
         return _rehearse_aws(plan, pipelines, folder, Path(tmp), say)
 
 
-def _rehearse_aws(plan: Any, pipelines: list[Any], folder: Path, work: Path, say: Callable[[str], None]) -> Rehearsal:
+def _rehearse_aws(
+    plan: Any, pipelines: list[Any], folder: Path, work: Path, say: Callable[[str], None]
+) -> Rehearsal:
     from glacier.terraform.rehearse.aws import AwsRehearsal, endpoint_env
 
     started = time.perf_counter()
