@@ -8,6 +8,7 @@ when first used (``import glacier`` loads no cloud SDK and no renderer).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ class Cloud:
     renderer: str | None = None
     #: The cloud's re-targeting facts (config types, tiers, runtimes).
     retarget: str | None = None
+    #: The builder of the cloud's deployment packages (``build(plan, wheels, out_dir)``).
+    package: str | None = None
     #: The ``pip install`` line that brings the cloud's storage libraries.
     hint: str = ""
 
@@ -43,6 +46,11 @@ class Cloud:
         if self.renderer is None:
             raise ConfigError(f"{self.name} has no Terraform renderer: use one of aws, gcp, azure")
         return load(self.renderer)
+
+    def load_package(self) -> Callable[..., Any]:
+        if self.package is None:
+            raise ConfigError(f"{self.name} has no deployment packages: use one of aws, gcp, azure")
+        return load(self.package)
 
     def load_retarget(self) -> Retarget:
         if self.retarget is None:
@@ -57,6 +65,7 @@ def _cloud(name: str, classes: str) -> Cloud:
         backend=f"{base}.backend:{classes}Backend",
         renderer=f"{base}.terraform:{classes}Renderer",
         retarget=f"{base}.retarget:RETARGET",
+        package=f"{base}.package:build",
         hint=f'pip install "glacier-pipelines[{name}]"',
     )
 
