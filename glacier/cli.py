@@ -242,7 +242,7 @@ def load_pipeline(target: str) -> Any:
     ``PIPELINE`` is the pipeline's Python name or its ``name=``; it may be left out when the
     module defines exactly one pipeline.
     """
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
 
     ref, attr = _split_target(target)
     module = _import_module(ref)

@@ -141,7 +141,7 @@ def _resources(magics: GlacierMagics, args: Any) -> Any:
 def _run(magics: GlacierMagics, args: Any) -> Any:
     """Run a pipeline with live per-task status; returns what the pipeline returns."""
     from glacier.errors import GlacierError, PipelineError
-    from glacier.pipeline import MODES
+    from glacier.pipelines import MODES
 
     pipeline = lookup_pipeline(magics.ns, args.pipeline)
     if args.mode not in MODES:

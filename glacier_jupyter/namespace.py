@@ -49,7 +49,7 @@ def lookup(ns: dict[str, Any], name: str) -> Any:
 
 
 def lookup_pipeline(ns: dict[str, Any], name: str) -> Any:
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
 
     obj = lookup(ns, name)
     if not isinstance(obj, Pipeline):
@@ -65,7 +65,7 @@ def lookup_pipeline(ns: dict[str, Any], name: str) -> Any:
 def lookup_previewable(ns: dict[str, Any], expr: str) -> Any:
     """What ``%glacier preview EXPR`` looks at: ``PIPELINE.NODE`` is a pipeline's node
     output; other dotted names are variables; anything else is evaluated as Python."""
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
 
     if _DOTTED.match(expr):
         parts = expr.split(".")
@@ -86,7 +86,7 @@ def lookup_previewable(ns: dict[str, Any], expr: str) -> Any:
 
 def task_hint(ns: dict[str, Any], task: Any, label: str) -> str:
     """The message for ``%glacier preview TASK``: name the pipeline nodes that call it."""
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
 
     uses = []
     for name, value in list(ns.items()):

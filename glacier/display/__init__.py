@@ -14,7 +14,7 @@ __all__ = ["mimebundle", "render"]
 
 def render(obj: Any) -> dict[str, Any] | None:
     """The full bundle for a Glacier object, or ``None`` for anything else."""
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.preview import Preview
     from glacier.provider import Provider
     from glacier.resources.bucket import Bucket
