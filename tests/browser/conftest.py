@@ -3,15 +3,11 @@ Chromium per session (skipped with a reason when Chromium is not installed)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # lab.py
-sys.path.insert(0, str(Path(__file__).parents[1] / "widgets"))  # sample.py
-
-from lab import ARTIFACTS, CHROMIUM, browser, jupyterlab
+from tests.browser.lab import ARTIFACTS, CHROMIUM, browser, jupyterlab
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lab import ARTIFACTS, execute, open_notebook, run_all, write_notebook
+
+from tests.browser.lab import ARTIFACTS, execute, open_notebook, run_all, write_notebook
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import sys
 import tomllib
 from importlib.metadata import packages_distributions
 
-from notebook_support import NOTEBOOKS, ROOT, build
+from tests.notebooks.notebook_support import NOTEBOOKS, ROOT, build
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 

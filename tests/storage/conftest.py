@@ -7,15 +7,8 @@ A server that cannot start makes its tests fail with the reason, never skip.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-
-os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-if str(Path(__file__).resolve().parents[2]) not in sys.path:  # `tests.servers` from any cwd
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import pytest
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from glacier.terraform import export
 from glacier.terraform.hcl import Attr, Block, Call, Raw, quote, render_file
+from tests.helpers import load_example
 
 MODULE = """
 import os
@@ -152,11 +153,9 @@ def test_layout_follows_terraform_fmt_rules():
     shutil.which("terraform") is None, reason="no terraform binary to compare with `terraform fmt`"
 )
 def test_generated_files_are_unchanged_by_terraform_fmt(tmp_path):
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-    import example2_heterogeneous
-
     from glacier.terraform import render
 
+    example2_heterogeneous = load_example("example2_heterogeneous")
     for cloud in ("aws", "gcp", "azure"):
         for name, body in render(example2_heterogeneous.ml_pipeline, cloud=cloud).items():
             if name.endswith(".tf"):
