@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import polars as pl
 
+from glacier.display.protocol import Displayable
 from glacier.errors import DefinitionError, DeploymentRequiredError, PipelineError
 from glacier.graph import Graph, Param, current_graph, substitute, tracing
 from glacier.run.events import GLOBAL_BUS, EventBus, RunEvent
@@ -23,7 +24,7 @@ __all__ = ["Pipeline", "pipeline", "MODES"]
 MODES = ("local", "distributed")
 
 
-class Pipeline:
+class Pipeline(Displayable):
     """A traced composition of tasks. Made by ``@pipeline``.
 
     Examples
@@ -210,10 +211,10 @@ class Pipeline:
 
         return preview_node(self, node, n=n, **params)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from glacier.display import mimebundle
+    def _bundle_(self) -> dict[str, Any]:
+        from glacier.display.dag import pipeline_bundle
 
-        return mimebundle(self, include, exclude)
+        return pipeline_bundle(self)
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name}{self.signature}>"

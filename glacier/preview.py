@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from glacier.display.protocol import Displayable
 from glacier.errors import DefinitionError, PipelineError
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ __all__ = ["Preview", "NodeOutput", "preview", "preview_node"]
 
 
 @dataclass
-class Preview:
+class Preview(Displayable):
     """First ``n`` rows and the schema of something; displays itself in a notebook.
 
     ``ran`` and ``cached`` name the pipeline tasks that ran or came from the cache;
@@ -49,10 +50,10 @@ class Preview:
     value: Any = None
     plan: str | None = None
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from glacier.display import mimebundle
+    def _bundle_(self) -> dict[str, Any]:
+        from glacier.display.frames import preview_bundle
 
-        return mimebundle(self, include, exclude)
+        return preview_bundle(self)
 
     def __repr__(self) -> str:
         shown = "-" if self.rows is None else str(self.rows.height)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from glacier.display.protocol import Displayable
 from glacier.errors import DefinitionError
 from glacier.graph import Output, current_graph
 
@@ -27,7 +28,7 @@ _WRITE_ATTRS = frozenset({"write", "get_uri", "delete", "fs", "storage_options"}
 _READ_ATTRS = frozenset({"scan", "read", "exists", "ls", "format"})
 
 
-class Task:
+class Task(Displayable):
     """A function bound to an executor.
 
     Inside a ``@pipeline`` body a call records a node and returns a placeholder;
@@ -220,10 +221,10 @@ class Task:
     def __get__(self, obj: Any, objtype: Any = None) -> Task:
         return self
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from glacier.display import mimebundle
+    def _bundle_(self) -> dict[str, Any]:
+        from glacier.display.resources import task_bundle
 
-        return mimebundle(self, include, exclude)
+        return task_bundle(self)
 
     def __repr__(self) -> str:
         return f"<Task {self.name}{self.signature_text} on {self.executor.name} ({self.executor.kind})>"
