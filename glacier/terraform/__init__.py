@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from glacier.clouds import CLOUDS
 
 if TYPE_CHECKING:
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.provider import Provider
 
 __all__ = ["export", "render", "CLOUDS"]
