@@ -34,6 +34,7 @@ import polars as pl
 from glacier.errors import require
 from glacier.run.limits import TaskCancelledError, TaskTimeoutError, WorkerLostError, timeout_message
 from glacier.run.local import LocalRunner, describe_error
+from glacier.run.main_guard import check_main_guard
 from glacier.run.mapping import MappedTask, clear_into, combine, dataset, output_part, partitions
 
 if TYPE_CHECKING:
@@ -194,6 +195,7 @@ class DaskCluster:
                     _CLIENTS[config.address] = client
             self.client = client
         else:
+            check_main_guard(config.processes)  # workers re-import __main__: refuse an unguarded run
             # a dead worker is one attempt: Glacier's own retries decide what happens next
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                 self.cluster = distributed.LocalCluster(

@@ -29,7 +29,7 @@ class Hints:
 
 
 _MISSING_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|No such container", re.I)
-_MISSING = re.compile(r"NoSuchKey|BlobNotFound|not ?found|No such file|does not exist|404", re.I)
+_MISSING = re.compile(r"NoSuchKey|BlobNotFound|not ?found|No such file|does not exist|\b404\b", re.I)
 _DENIED = re.compile(
     r"AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|AuthorizationFailure|"
     r"AuthenticationFailed|Forbidden|Unauthorized|InvalidToken|ExpiredToken|\b40[13]\b|"

@@ -185,3 +185,12 @@ def test_unreachable_endpoint_message_masks_the_password(config):
         assert f"127.0.0.1:{port}" in str(info.value)
     for text in (repr(bucket), repr(bucket.provider), json.dumps(bucket.provider.describe(), default=repr)):
         assert SECRET not in text
+
+
+def test_notebook_export_warns_about_a_password_in_a_url():
+    from glacier.export.secrets import find_credentials
+
+    source = f'cfg = AwsConfig(endpoint_url="http://glacier:{SECRET}@minio:9000")\nurl = "http://minio:9000"'
+    found = list(find_credentials(source))
+    assert found == [(1, "a password inside a URL (user:password@)")]
+    assert all(SECRET not in what for _, what in found)

@@ -21,7 +21,7 @@ import pytest
 from glacier import Provider
 from glacier.config import AwsConfig, AzureConfig, GcpConfig
 from glacier.errors import StorageError
-from glacier.storage.errors import scrub
+from glacier.storage.errors import classify, scrub
 from tests.storage.echo import EchoServer
 
 KEY_ID = "AKIAECHOCANARY123456"
@@ -178,3 +178,9 @@ def test_scrub_keeps_the_rest_on_one_line():
 
 def test_scrub_leaves_short_and_empty_secrets_alone():
     assert scrub("a b c", ("", "a")) == "a b c"
+
+
+def test_a_404_inside_a_signature_is_not_a_missing_object():
+    """Found here: echoed signatures are hex, and ``...a404b...`` made a 400 look like "no object"."""
+    assert classify(OSError(22, "bad request Signature=9f0a404b1c")) is None
+    assert classify(OSError(5, "HTTP 404 Not Found")) == "missing"
