@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from glacier.errors import require
+from glacier.run.main_guard import check_main_guard
 
 if TYPE_CHECKING:
     from glacier.config.execution import DaskConfig
@@ -74,6 +75,7 @@ class DaskCluster:
                     _CLIENTS[config.address] = client
             self.client = client
         else:
+            check_main_guard(config.processes)  # workers re-import __main__: refuse an unguarded run
             # a dead worker is one attempt: Glacier's own retries decide what happens next
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                 self.cluster = distributed.LocalCluster(

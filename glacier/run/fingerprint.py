@@ -10,10 +10,11 @@ import hashlib
 import inspect
 import marshal
 import pickle
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+from glacier.run.code_deps import code_parts
 
 if TYPE_CHECKING:
     from glacier.resources.bucket import Bucket
@@ -35,8 +36,9 @@ def digest(*parts: str | bytes) -> str:
 
 
 def code_fingerprint(task: Task) -> str:
-    """The task's source (or bytecode), plus the simple constants it reads from
-    globals and closures (``THRESHOLD = 5`` in another cell counts as code)."""
+    """The task's source (or bytecode), plus the plain constants it reads from globals and
+    closures (``THRESHOLD = 5`` in another cell counts as code) and the code of the helper
+    functions it calls, see :func:`glacier.run.code_deps.code_parts`."""
     fn = getattr(task, "source_fn", task.fn)  # a partition map is keyed on its task's code
     into = getattr(task, "into", None)
     try:
@@ -46,27 +48,8 @@ def code_fingerprint(task: Task) -> str:
     parts: list[str | bytes] = [type(task).__name__, task.name, source]
     if into is not None:
         parts.append(f"into:{into.get_uri()}")
-    code = fn.__code__
-    fglobals = getattr(fn, "__globals__", {})
-    for name in sorted(_global_names(code)):
-        value = fglobals.get(name)
-        if isinstance(value, _SIMPLE):
-            parts.append(f"g:{name}={value!r}")
-    for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            continue
-        if isinstance(value, _SIMPLE):
-            parts.append(f"c:{name}={value!r}")
+    parts.extend(code_parts(fn))  # constants it reads, helpers it calls (glacier.run.code_deps)
     return digest(*parts)
-
-
-def _global_names(code: Any) -> Iterator[str]:
-    yield from code.co_names
-    for const in code.co_consts:
-        if inspect.iscode(const):
-            yield from _global_names(const)
 
 
 def executor_fingerprint(executor: Executor) -> str:
