@@ -154,7 +154,9 @@ class Pipeline(Displayable):
             from glacier.run.progress import ProgressBar
 
             subscribers.append(ProgressBar(len(graph.nodes), self.name))
-        lineage = observe_run(graph, record, lambda: scheduler.values)  # None unless OpenLineage is configured
+        lineage = observe_run(
+            graph, record, lambda: scheduler.values
+        )  # None unless OpenLineage is configured
         subscribers += [lineage] if lineage is not None else []
         scheduler = Scheduler(
             graph,
