@@ -6,11 +6,9 @@ describes changes, and stays the same across processes when it does not.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import inspect
 import marshal
-import os
 import pickle
 from typing import TYPE_CHECKING, Any
 
@@ -87,53 +85,8 @@ def storage_fingerprint(bucket: Bucket) -> str:
     as missing (so writing it later invalidates the entry).
     """
     uri = bucket.get_uri()
-    entries: list[str] = []
-    if bucket.is_local:
-        for path in _local_files(uri):
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                continue
-            entries.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
-    else:
-        fs = bucket.fs
-        try:
-            fs.invalidate_cache()
-        except Exception:
-            pass
-        try:
-            if any(ch in uri for ch in "*?["):
-                infos = fs.glob(uri, detail=True)
-            elif fs.isdir(uri):
-                infos = fs.find(uri, detail=True)
-            else:
-                infos = {uri: fs.info(uri)}
-        except FileNotFoundError:
-            infos = {}
-        for path in sorted(infos):
-            entries.append(f"{path}:{_remote_tag(infos[path])}")
+    entries = bucket.backend.stamps(bucket.fs, uri)
     return digest(uri, *(entries or ["missing"]))
-
-
-def _local_files(uri: str) -> list[str]:
-    if any(ch in uri for ch in "*?["):
-        return sorted(glob.glob(uri, recursive=True))
-    if os.path.isdir(uri):
-        return sorted(
-            os.path.join(root, name)
-            for root, _dirs, names in os.walk(uri)
-            for name in names
-            if not name.startswith(".")
-        )
-    return [uri]
-
-
-def _remote_tag(info: dict[str, Any]) -> str:
-    for key in ("ETag", "etag", "md5Hash", "content_md5", "crc32c", "generation"):
-        if info.get(key):
-            return f"{key}={info[key]}"
-    mtime = info.get("LastModified") or info.get("last_modified") or info.get("updated") or info.get("mtime")
-    return f"size={info.get('size')}:mtime={mtime}"
 
 
 def value_bytes(value: Any) -> bytes:
