@@ -9,7 +9,6 @@ every message.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -68,6 +67,8 @@ def _clean_input(value: Any) -> Any:
 
 
 def _unknown(field: str, cls: type[BaseModel]) -> str:
+    import difflib
+
     names = list(cls.model_fields)
     close = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else f"the fields are: {', '.join(names)}"
