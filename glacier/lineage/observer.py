@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from glacier.lineage import naming, sender
+from glacier.lineage import naming, remote, sender
 from glacier.lineage.config import job_namespace
 from glacier.lineage.sources import bucket_key
 from glacier.storage import observe
@@ -61,6 +61,8 @@ class _Output:
     frame: pl.DataFrame | None
     upstream: dict[str, Any]
     facts: DatasetFacts | None = None
+    #: ``(schema, lineage, why not)`` read where the task ran, when that was another process.
+    remote: Any = None
 
 
 class RunLineage:
@@ -80,6 +82,7 @@ class RunLineage:
         self._upstream_frames: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self.writes: list[tuple[str, Any]] = []
+        self.remote_writes: list[tuple[str, Any, int | None]] = []
         self._written: dict[str, DatasetFacts] = {}
         self._stop_watching: Callable[[], None] | None = None
 
@@ -121,7 +124,10 @@ class RunLineage:
     def _finished(self, node: str) -> None:
         value = self.values().get(node)
         computed: list[str] = []
+        described = remote.lookup(self.record.run_id, node)
         with self._lock:
+            if described is not None:
+                self.remote_writes.extend(described.written)
             if node in self.ended or node not in self.task_ids:
                 return
             if node in self.pending:  # the collected value of a lazy output
@@ -133,6 +139,7 @@ class RunLineage:
                 computed = sorted(upstream, key=lambda n: self.graph.nodes[n].index)
             elif isinstance(value, _FRAMES):
                 self.outputs[node] = self._capture(node, value)
+                self.outputs[node].remote = described.output if described is not None else None
                 if isinstance(value, pl.LazyFrame) and self.record.tasks[node].rows is None:
                     self.pending.add(node)  # computed later, when the plans that need it are collected
                     return
@@ -210,11 +217,12 @@ class RunLineage:
         if key in self._written:
             return self._written[key]
         frames = [f for k, f in self.writes if k == key or k.startswith(key + "/")]
-        if not frames or naming.from_bucket(bucket) is None:
+        read = [(facts, rows) for k, facts, rows in self.remote_writes if k == key or k.startswith(key + "/")]
+        if not (frames or read) or naming.from_bucket(bucket) is None:
             return self._bucket(bucket)
         from glacier.lineage.read import read_written
 
-        self._written[key] = read_written(self, bucket, frames)
+        self._written[key] = read_written(self, bucket, frames, read)
         return self._written[key]
 
     def _task_dataset(self, node: str) -> naming.DatasetId:

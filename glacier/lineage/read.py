@@ -12,19 +12,15 @@ import polars as pl
 
 from glacier.lineage import naming
 from glacier.lineage.events import DatasetFacts
+from glacier.lineage.frames import MATERIALISED, lineage_of
 from glacier.lineage.model import Frame
-from glacier.lineage.plan import analyse
-from glacier.lineage.sources import FRAME_UNKNOWN, Sources
+from glacier.lineage.sources import Sources
 
 if TYPE_CHECKING:
     from glacier.lineage.observer import RunLineage, _Output
 
 __all__ = ["read_output", "read_written", "MATERIALISED", "CACHED"]
 
-MATERIALISED = (
-    "the task returned a DataFrame computed inside it (or sent back by a worker): polars keeps no "
-    "plan of how it was computed"
-)
 CACHED = "the task cache keeps the data of a task's output, not the plan it was computed by"
 
 
@@ -39,27 +35,15 @@ def sources_for(run: RunLineage, upstream: dict[str, Any]) -> Sources:
     return Sources(buckets, named)
 
 
-def lineage_of(value: pl.DataFrame | pl.LazyFrame, sources: Sources) -> tuple[Any, Frame | None, str | None]:
-    """``(schema, lineage, why not)`` of one frame."""
-    plan = value if isinstance(value, pl.LazyFrame) else value.lazy()
-    try:
-        lineage = analyse(plan, sources)
-        schema = value.schema if isinstance(value, pl.DataFrame) else lineage.schema
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return None, None, f"polars could not plan it ({type(exc).__name__}: {first[:200]})"
-    columns = list(lineage.columns.values())
-    if columns and all(c.unknown == (FRAME_UNKNOWN,) for c in columns):
-        return schema, None, MATERIALISED if isinstance(value, pl.DataFrame) else FRAME_UNKNOWN
-    return schema, lineage, None
-
-
 def read_output(run: RunLineage, node: str, output: _Output) -> DatasetFacts:
     """The facts of a task's output frame."""
     dataset = naming.task_output(run.namespace, run.graph.name, node)
     value = output.plan if output.plan is not None else output.frame
     assert value is not None
-    schema, lineage, why = lineage_of(value, sources_for(run, output.upstream))
+    if output.remote is not None:  # read where the task ran
+        schema, lineage, why = output.remote
+    else:
+        schema, lineage, why = lineage_of(value, sources_for(run, output.upstream))
     if output.frame is not None:
         schema = output.frame.schema
     if why is not None and run.graph.nodes[node].task.cache:
@@ -67,8 +51,14 @@ def read_output(run: RunLineage, node: str, output: _Output) -> DatasetFacts:
     return DatasetFacts(dataset, schema=schema, lineage=lineage, no_lineage=why)
 
 
-def read_written(run: RunLineage, bucket: Any, frames: list[Any]) -> DatasetFacts:
-    """The facts of a bucket from the frames the run wrote to it."""
+def read_written(
+    run: RunLineage,
+    bucket: Any,
+    frames: list[Any],
+    read: list[tuple[Any, int | None]] = (),  # type: ignore[assignment]
+) -> DatasetFacts:
+    """The facts of a bucket from the frames the run wrote to it here, and the facts read
+    in other processes of the frames written there (``(schema, lineage, why), rows``)."""
     dataset = naming.from_bucket(bucket)
     assert dataset is not None
     upstream = {n: o.plan if o.plan is not None else o.frame for n, o in run.outputs.items()}
@@ -76,13 +66,14 @@ def read_written(run: RunLineage, bucket: Any, frames: list[Any]) -> DatasetFact
     merged: Frame | None = None
     schema: Any = None
     why: str | None = None
-    for frame in frames:
-        frame_schema, lineage, reason = lineage_of(frame, sources)
+    facts = [lineage_of(frame, sources) for frame in frames] + [f for f, _ in read]
+    for frame_schema, lineage, reason in facts:
         schema = schema if schema is not None else frame_schema
         why = why or reason
         if lineage is not None:
             merged = lineage if merged is None else _merge(merged, lineage)
-    rows = sum(f.height for f in frames) if all(isinstance(f, pl.DataFrame) for f in frames) else None
+    counts = [f.height if isinstance(f, pl.DataFrame) else None for f in frames] + [n for _, n in read]
+    rows = sum(c for c in counts if c is not None) if all(c is not None for c in counts) else None
     return DatasetFacts(
         dataset,
         schema=schema,

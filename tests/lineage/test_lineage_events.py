@@ -205,6 +205,7 @@ def test_distributed_run(receiver: Receiver, validate: SpecValidator, tmp_path: 
     local_exec = provider.local()
     dask_exec = provider.cluster(config=DaskConfig(address=None, n_workers=1))
     raw = provider.bucket(bucket="lake", path="raw.parquet")
+    published = provider.bucket(bucket="lake", path="published.parquet")
     raw.write(pl.DataFrame({"id": [1, 2, 3], "value": [1.0, None, 3.0]}))
 
     @local_exec.task()
@@ -219,15 +220,20 @@ def test_distributed_run(receiver: Receiver, validate: SpecValidator, tmp_path: 
     def score(df: pl.LazyFrame) -> pl.LazyFrame:
         return df.with_columns((pl.col("value") * 2).alias("double"))
 
+    @dask_exec.task()
+    def publish(df: pl.LazyFrame, out) -> int:
+        out.write(df.select("id", total=pl.col("double").sum()))
+        return 1
+
     @pipeline(name="scored")
     def scored():
-        return score(clean(extract(raw)))
+        return publish(score(clean(extract(raw))), published)
 
-    assert scored.run(mode="distributed").collect().height == 2
+    assert scored.run(mode="distributed") == 1
     for event in receiver.events:
         validate(event)
     assert receiver.types("scored") == ["START", "COMPLETE"]
-    for task in ("extract", "clean", "score"):
+    for task in ("extract", "clean", "score", "publish"):
         assert receiver.types(f"scored.{task}") == ["START", "COMPLETE"], task
     _check_nesting(receiver, "scored")
     tags = {t["key"]: t["value"] for t in receiver.final("scored")["run"]["facets"]["tags"]["tags"]}
@@ -235,3 +241,29 @@ def test_distributed_run(receiver: Receiver, validate: SpecValidator, tmp_path: 
     assert receiver.final("scored.clean")["inputs"] == [
         {"namespace": "glacier://glacier", "name": "scored.extract", "facets": {}, "inputFacets": {}}
     ]
+
+    def lineage(dataset: dict) -> tuple[dict, list]:
+        facet = dataset["facets"]["columnLineage"]
+        fields = {
+            name: sorted(
+                (f["name"], f["field"], f["transformations"][0]["subtype"]) for f in entry["inputFields"]
+            )
+            for name, entry in facet["fields"].items()
+        }
+        return fields, sorted(
+            (f["name"], f["field"], f["transformations"][0]["subtype"]) for f in facet["dataset"]
+        )
+
+    # read on the Dask worker, where the plan was: the input is the frame shipped from extract
+    assert lineage(receiver.final("scored.clean")["outputs"][0]) == (
+        {"id": [("scored.extract", "id", "IDENTITY")], "value": [("scored.extract", "value", "IDENTITY")]},
+        [("scored.extract", "value", "FILTER")],
+    )
+    # a bucket written on the worker: its lineage came back with the task's result
+    written = receiver.final("scored.publish")["outputs"][0]
+    assert (written["namespace"], written["name"]) == ("file", published.get_uri())
+    assert lineage(written)[0] == {
+        "id": [("scored.score", "id", "IDENTITY")],
+        "total": [("scored.score", "double", "AGGREGATION")],
+    }
+    assert written["outputFacets"]["outputStatistics"]["size"] > 0
