@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from glacier.clouds.deployed import deployed_config
 from glacier.clouds.registry import get_backend
 from glacier.config.providers import LocalConfig, ProviderConfig
 from glacier.display.protocol import Displayable
@@ -24,6 +25,8 @@ class Provider(Displayable):
     ----------
     config : LocalConfig | AwsConfig | GcpConfig | AzureConfig, optional
         Decides where data lives and where code runs. ``None`` means ``LocalConfig()``.
+        Deployed code runs with the deployment's config instead (the generated Terraform
+        sets ``GLACIER_PROVIDER_CONFIG``; see ``glacier.clouds.deployed``).
 
     Examples
     --------
@@ -40,6 +43,15 @@ class Provider(Displayable):
                 "Provider(config=...) takes LocalConfig, AwsConfig, GcpConfig or AzureConfig, "
                 f"not {type(config).__name__}"
             )
+        deployed = deployed_config()
+        #: The cloud the module was written for, when a deployment re-targets it
+        #: (``GLACIER_PROVIDER_CONFIG`` names another cloud's config); else ``None``.
+        self.written_for: str | None = None
+        self._written: Any = None
+        if deployed is not None:
+            if deployed.cloud != config.cloud:
+                self.written_for, self._written = config.cloud, get_backend(config)
+            config = deployed
         self.config = config
         self._backend = get_backend(config)
         self._buckets: list[Bucket] = []
@@ -55,6 +67,10 @@ class Provider(Displayable):
         """A storage resource: ``path`` inside ``bucket`` (a file, glob or folder)."""
         from glacier.resources.bucket import Bucket
 
+        if self.written_for is not None and config is not None:
+            from glacier.clouds.deployed import storage_config
+
+            config = storage_config(config, self.cloud, f"bucket {bucket!r}")
         resource = Bucket(self, bucket, path, config=config)
         self._buckets = [b for b in self._buckets if b.name != resource.name]
         self._buckets.append(resource)
@@ -80,9 +96,27 @@ class Provider(Displayable):
     def _executor(self, kind: str, config: Any, name: str | None) -> Executor:
         from glacier.resources.executor import Executor
 
-        checked = config if kind == "local" else self._backend.check_execution_config(kind, config)
+        if self.written_for is not None:  # deployed elsewhere: the config as the export re-targeted it
+            from glacier.clouds.deployed import execution_config
+
+            default = config if kind == "local" else self._written.check_execution_config(kind, config)
+            name = self._name(kind, default, name)
+            config, known = execution_config(kind, config, self.cloud, self.written_for, f"executor {name!r}")
+            checked = (
+                config if not known or kind == "local" else self._backend.check_execution_config(kind, config)
+            )
+        else:
+            checked = config if kind == "local" else self._backend.check_execution_config(kind, config)
+            name = self._name(kind, checked, name)
+        executor = Executor(self, kind, checked, name)
+        self._executors = [e for e in self._executors if e.name != name]
+        self._executors.append(executor)
+        return executor
+
+    def _name(self, kind: str, config: Any, name: str | None) -> str:
+        """``name``, checked, or a free one made from the config's type (``lambda_2``)."""
         if name is None:
-            base = kind if checked is None else _snake(type(checked).__name__.removesuffix("Config"))
+            base = kind if config is None else _snake(type(config).__name__.removesuffix("Config"))
             taken = {e.name for e in self._executors}
             name, n = base, 1
             while name in taken:
@@ -90,10 +124,7 @@ class Provider(Displayable):
                 name = f"{base}_{n}"
         elif not name.isidentifier():
             raise ConfigError(f"executor name {name!r} must be a Python identifier, for example 'etl_lambda'")
-        executor = Executor(self, kind, checked, name)
-        self._executors = [e for e in self._executors if e.name != name]
-        self._executors.append(executor)
-        return executor
+        return name
 
     # -- introspection ---------------------------------------------------------------
     @property

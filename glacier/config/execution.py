@@ -150,13 +150,14 @@ class ComputeEngineConfig(VMConfig):
 
 
 class AzureVMConfig(VMConfig):
-    """An Azure Linux virtual machine."""
+    """An Azure Linux virtual machine. The default image, Debian 12, runs Python 3.11: the
+    Python the deployment packages are built for (the VM checks it before running a task)."""
 
     cloud: ClassVar[str] = "azure"
     service: ClassVar[str] = "Azure Virtual Machines"
 
     vm_size: str = "Standard_D2s_v5"
-    image: str = "Canonical:ubuntu-24_04-lts:server:latest"
+    image: str = "Debian:debian-12:12-gen2:latest"
     disk_size_gb: int = Field(30, ge=30, le=4095)
 
     @field_validator("vm_size")
@@ -171,7 +172,7 @@ class AzureVMConfig(VMConfig):
             value,
             r"[^:\s]+:[^:\s]+:[^:\s]+:[^:\s]+",
             "image (publisher:offer:sku:version)",
-            "Canonical:ubuntu-24_04-lts:server:latest",
+            "Debian:debian-12:12-gen2:latest",
         )  # type: ignore[return-value]
 
 
