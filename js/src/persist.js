@@ -29,8 +29,10 @@ const PICTURE_CSS = `.glw-picture{border:1px solid #ddd;border-radius:6px;paddin
 .glw-picture-note{font:11px system-ui,sans-serif;color:#777;margin-top:4px}`;
 const KEEP = /^(_model_|_view_|_anywidget_id$|_dom_classes$|layout$|tabbable$|tooltip$|uid$)/;
 
-const pictures = new Map(); // uid -> () => {svg, alt}
-const hooked = new WeakSet();
+// anywidget imports a widget's module once per model, so what the views share lives on the
+// page: one picture per DAG (uid -> () => {svg, alt}) and one save hook per widget manager.
+const SHARED = (globalThis[Symbol.for("glacier.widgets.persist")] ??= { pictures: new Map(), hooked: new WeakSet() });
+const { pictures, hooked } = SHARED;
 
 function shownIds(notebook) {
   const ids = new Set();
