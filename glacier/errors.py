@@ -76,5 +76,5 @@ def require(module: str, extra: str, purpose: str) -> Any:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(
-            f"{purpose} needs the '{module}' package: pip install \"glacier[{extra}]\""
+            f"{purpose} needs the '{module}' package: pip install \"glacier-pipelines[{extra}]\""
         ) from exc

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from glacier.backends import get_backend
 from glacier.config.providers import LocalConfig, ProviderConfig
+from glacier.display.protocol import Displayable
 from glacier.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["Provider"]
 
 
-class Provider:
+class Provider(Displayable):
     """Creates storage and execution resources for one cloud (or the local disk).
 
     Parameters
@@ -115,10 +116,10 @@ class Provider:
             "executors": [e.describe() for e in self._executors],
         }
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from glacier.display import mimebundle
+    def _bundle_(self) -> dict[str, Any]:
+        from glacier.display.resources import provider_bundle
 
-        return mimebundle(self, include, exclude)
+        return provider_bundle(self)
 
     def __repr__(self) -> str:
         return f"Provider(config={self.config!r})"

@@ -10,7 +10,7 @@ from glacier_jupyter.bridge import in_kernel, widget_classes
 
 __all__ = ["current_cell", "register_formatters", "unregister_formatters", "widget_bundle"]
 
-_TYPES = ("glacier.pipeline.Pipeline", "glacier.provider.Provider")
+_TYPES = ("glacier.pipelines.Pipeline", "glacier.provider.Provider")
 _CELL = {"raw": ""}  # the source of the cell running now (IPython's history may not hold it)
 
 
@@ -26,7 +26,7 @@ def current_cell() -> str:
 def widget_bundle(obj: Any) -> dict[str, Any] | None:
     """Static bundle plus the widget view for a pipeline or provider, or ``None``."""
     from glacier.display import mimebundle
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
 
     classes = widget_classes()
     if classes is None:

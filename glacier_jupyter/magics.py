@@ -1,25 +1,16 @@
-"""The ``%glacier`` line magic: one command with subcommands.
-
-::
-
-    %glacier dag PIPELINE                 the DAG (interactive widget, or a static SVG)
-    %glacier resources [PROVIDER ...]     storage and execution resources
-    %glacier run PIPELINE [--mode local] [--param k=v ...]   run with live status
-    %glacier preview EXPR [-n 10]         first rows and schema, running only what is needed
-    %glacier export module PATH           this notebook as a pipeline module
-    %glacier export terraform PIPELINE DIR [--cloud aws|gcp|azure]
-    %glacier help [SUBCOMMAND]
+"""The ``%glacier`` line magic: one command with subcommands (``%glacier help`` lists them).
 
 Each subcommand's options come from an IPython ``magic_arguments`` parser, so
-``%glacier?`` and ``%glacier SUBCOMMAND --help`` document themselves. A user mistake
-raises ``UsageError`` with one readable line.
+``%glacier SUBCOMMAND --help`` documents itself. A mistake in how the magic was typed
+raises ``UsageError`` with one readable line (a misspelt name gets a "did you mean");
+a run whose task fails raises :class:`RunFailed`, shown as the one-line ``PipelineError``
+message. ``--param`` values are read by :mod:`glacier.cli.params`, as ``glacier run`` reads
+them.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +18,12 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from glacier.cli import errors as cli_errors
+from glacier.cli.errors import did_you_mean
+from glacier.cli.params import PARAM_HELP, check_mode, parse_params
+from glacier.clouds import CLOUDS
+from glacier.display.protocol import Displayable, mimebundle
+from glacier.errors import PipelineError
 from glacier_jupyter.bridge import in_kernel
 from glacier_jupyter.formatters import widget_bundle
 from glacier_jupyter.namespace import (
@@ -34,25 +31,35 @@ from glacier_jupyter.namespace import (
     lookup,
     lookup_pipeline,
     lookup_previewable,
-    parse_params,
     providers_in,
     task_hint,
 )
 
-__all__ = ["GlacierMagics", "Rendered", "SUBCOMMANDS"]
+__all__ = ["GlacierMagics", "Rendered", "RunFailed", "SUBCOMMANDS"]
 
 
-class Rendered:
+class Rendered(Displayable):
     """A ready display bundle: what a subcommand returns so the cell shows it."""
 
     def __init__(self, bundle: dict[str, Any]) -> None:
         self.bundle = bundle
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    def _bundle_(self) -> dict[str, Any]:
         return self.bundle
 
     def __repr__(self) -> str:
         return str(self.bundle.get("text/plain", ""))
+
+
+class RunFailed(PipelineError):
+    """A run (or preview) started by ``%glacier`` failed in a task: not a usage mistake.
+
+    IPython shows it as one line, ``PipelineError: <message>``, without the magic's frames
+    (``_render_traceback_``); ``record`` is the failed run's record.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"PipelineError: {self}"]
 
 
 def _unquote(text: str) -> str:
@@ -74,21 +81,16 @@ def _one_line(exc: BaseException) -> str:
 @argument("--static", action="store_true", help="draw the static SVG even where the interactive widget works")
 def _dag(magics: GlacierMagics, args: Any) -> Any:
     """Show a pipeline's DAG: its tasks, coloured by executor, and the buckets they use."""
-    from glacier.display.dag import graph_bundle
-
-    shell = magics.shell
     pipeline = lookup_pipeline(magics.ns, args.pipeline)
     try:
-        graph = pipeline.graph
+        _ = pipeline.graph  # traced first: a pipeline that cannot be traced is a usage error
     except Exception as exc:
         raise UsageError(f"cannot trace pipeline {args.pipeline}: {_one_line(exc)}") from None
-    if not args.static and in_kernel(shell):
+    if not args.static and in_kernel(magics.shell):
         merged = widget_bundle(pipeline)  # the widget, with the static picture as fallback
         if merged is not None:
             return Rendered(merged)
-    return Rendered(
-        graph_bundle(graph, title=repr(pipeline), description=pipeline.description, record=pipeline.last_run)
-    )
+    return Rendered(mimebundle(pipeline))
 
 
 @magic_arguments(name="glacier resources")
@@ -96,8 +98,7 @@ def _dag(magics: GlacierMagics, args: Any) -> Any:
 @argument("--static", action="store_true", help="static HTML even where the interactive widget works")
 def _resources(magics: GlacierMagics, args: Any) -> Any:
     """Show providers with their storage (buckets) and execution resources (executors, tasks)."""
-    from glacier.display import mimebundle
-    from glacier.provider import Provider
+    from glacier import Provider
 
     if args.providers:
         found = []
@@ -129,26 +130,18 @@ def _resources(magics: GlacierMagics, args: Any) -> Any:
 
 @magic_arguments(name="glacier run")
 @argument("pipeline", help="a pipeline in this notebook")
-@argument("--mode", default="local", help="'local' (this process, the default) or 'distributed'")
-@argument(
-    "--param",
-    "-p",
-    action="append",
-    metavar="KEY=VALUE",
-    help="a pipeline parameter (repeatable); values are read as Python literals, else strings",
-)
+@argument("--mode", default="local", help="local (this process, the default) or distributed")
+@argument("--param", "-p", action="append", metavar="KEY=VALUE", help=PARAM_HELP)
 @argument("--emulate", action="store_true", help="run serverless tasks under their memory and timeout limits")
 def _run(magics: GlacierMagics, args: Any) -> Any:
     """Run a pipeline with live per-task status; returns what the pipeline returns."""
     import polars as pl
 
-    from glacier.errors import GlacierError, PipelineError
-    from glacier.pipeline import MODES
+    from glacier.errors import GlacierError
 
     pipeline = lookup_pipeline(magics.ns, args.pipeline)
-    if args.mode not in MODES:
-        raise UsageError(f"--mode {args.mode!r} is not a run mode: use one of {', '.join(MODES)}")
-    params = parse_params(args.param)
+    check_mode(args.mode)
+    params = parse_params(pipeline, args.param)
     try:
         graph = pipeline.trace(**params)
     except GlacierError as exc:
@@ -174,10 +167,8 @@ def _run(magics: GlacierMagics, args: Any) -> Any:
             live.finish(exc.record)
         elif live is not None:
             live.fail(_one_line(exc))
-        hint = (
-            f" (see {args.pipeline}.last_run; {args.pipeline}.run() shows the traceback)" if started else ""
-        )
-        raise UsageError(f"{_one_line(exc)}{hint}") from None
+        where = f" (see {args.pipeline}.last_run)" if started and exc.record is pipeline.last_run else ""
+        raise RunFailed(_one_line(exc) + where, exc.record) from None
     except GlacierError as exc:
         if live is not None:
             live.fail(_one_line(exc))
@@ -204,26 +195,34 @@ def _run(magics: GlacierMagics, args: Any) -> Any:
     help="a LazyFrame or DataFrame, a bucket, PIPELINE.TASK (a task's output) or a pipeline",
 )
 @argument("-n", type=int, default=10, help="how many rows (default 10)")
-@argument("--param", "-p", action="append", metavar="KEY=VALUE", help="a pipeline parameter (repeatable)")
+@argument("--param", "-p", action="append", metavar="KEY=VALUE", help=PARAM_HELP)
 def _preview(magics: GlacierMagics, args: Any) -> Any:
     """First rows and the schema; for PIPELINE.TASK only that task and its upstream tasks run."""
     import polars as pl
 
+    from glacier import Pipeline
     from glacier.errors import GlacierError
     from glacier.preview import preview
+    from glacier.task import Task
 
     if args.n < 0:
         raise UsageError(f"-n must be 0 or more, not {args.n}")
     expr = " ".join(args.expr)
     obj = lookup_previewable(magics.ns, expr)
-    if type(obj).__name__ == "Task" and type(obj).__module__ == "glacier.task":
+    if isinstance(obj, Task):
         raise UsageError(task_hint(magics.ns, obj, expr))
-    params = parse_params(args.param)
+    pipeline = obj if isinstance(obj, Pipeline) else getattr(obj, "pipeline", None)
+    if args.param and not isinstance(pipeline, Pipeline):
+        raise UsageError(f"--param sets a pipeline's parameters: {expr} is {kind_of(obj)}, not PIPELINE.TASK")
+    params = parse_params(pipeline, args.param) if args.param else {}
     try:
         return preview(obj, n=args.n, **params)
-    except (GlacierError, pl.exceptions.PolarsError) as exc:
-        prefix = "" if isinstance(exc, GlacierError) else f"preview of {expr} failed: {type(exc).__name__}: "
-        raise UsageError(prefix + _one_line(exc)) from None
+    except PipelineError as exc:
+        raise RunFailed(_one_line(exc), exc.record) from None
+    except pl.exceptions.PolarsError as exc:
+        raise RunFailed(f"preview of {expr} failed: {type(exc).__name__}: {_one_line(exc)}") from None
+    except GlacierError as exc:
+        raise UsageError(_one_line(exc)) from None
 
 
 @magic_arguments(name="glacier export module")
@@ -232,38 +231,34 @@ def _preview(magics: GlacierMagics, args: Any) -> Any:
 @argument("--pipeline", help="the pipeline `python PATH` runs (default: the one run last)")
 def _export_module(magics: GlacierMagics, args: Any) -> Any:
     """Write this notebook as a pipeline module (save the notebook first)."""
-    try:
-        from glacier.export import export_notebook
-    except ImportError:
-        raise UsageError("exporting a notebook needs glacier.export, which this installation lacks") from None
     from glacier.errors import GlacierError
+    from glacier.export import export_notebook
 
     notebook = _unquote(args.notebook) if args.notebook else _this_notebook(magics.ns)
     if notebook is None:
         raise UsageError("cannot tell which notebook this kernel runs: pass --notebook PATH.ipynb")
     if not Path(notebook).is_file():
-        raise UsageError(f"notebook {notebook!r} not found: save it first or pass --notebook PATH.ipynb")
+        nearby = [p.name for p in Path(notebook).parent.glob("*.ipynb")]
+        raise UsageError(
+            f"notebook {notebook!r} not found: save it first or pass --notebook PATH.ipynb"
+            + did_you_mean(Path(notebook).name, nearby)
+        )
     target = _unquote(args.path)
-    kwargs = _accepted(export_notebook, pipeline=args.pipeline)
     try:
-        written = export_notebook(notebook, target, **kwargs)
+        export_notebook(notebook, target, pipeline=args.pipeline)
     except (GlacierError, OSError, ValueError) as exc:
         raise UsageError(_one_line(exc)) from None
-    del written  # the module's text; the file is at ``target``
     return Rendered({"text/plain": f"exported {notebook} -> {target}"})
 
 
 @magic_arguments(name="glacier export terraform")
 @argument("pipeline", help="a pipeline in this notebook")
 @argument("dir", help="the folder to write main.tf, variables.tf and outputs.tf into")
-@argument("--cloud", choices=("aws", "gcp", "azure"), help="the cloud (default: the provider's)")
+@argument("--cloud", choices=CLOUDS, help="the cloud (default: the provider's)")
 def _export_terraform(magics: GlacierMagics, args: Any) -> Any:
     """Write the pipeline's infrastructure as Terraform files."""
-    try:
-        from glacier.terraform import export
-    except ImportError:
-        raise UsageError("Terraform export needs glacier.terraform, which this installation lacks") from None
     from glacier.errors import GlacierError
+    from glacier.terraform import export
 
     pipeline = lookup_pipeline(magics.ns, args.pipeline)
     out_dir = _unquote(args.dir)
@@ -278,20 +273,18 @@ def _export_terraform(magics: GlacierMagics, args: Any) -> Any:
 
 
 @magic_arguments(name="glacier help")
-@argument("subcommand", nargs="?", help="a subcommand to explain")
+@argument("subcommand", nargs="*", help="a subcommand to explain (default: all of them, briefly)")
 def _help(magics: GlacierMagics, args: Any) -> Any:
     """Show what %glacier can do."""
-    if args.subcommand is None:
-        print(full_help())
-        return None
-    key = args.subcommand
-    if key == "export":
+    key = " ".join(args.subcommand)
+    if not key:
+        print(OVERVIEW)
+    elif key == "export":
         print(_EXPORT_HELP)
-        return None
-    if key not in SUBCOMMANDS:
+    elif key in SUBCOMMANDS:
+        print(options_help(key))
+    else:
         raise UsageError(_unknown(key))
-    print(SUBCOMMANDS[key].parser.format_help())
-    return None
 
 
 def _this_notebook(ns: dict[str, Any]) -> str | None:
@@ -308,16 +301,6 @@ def _this_notebook(ns: dict[str, Any]) -> str | None:
     return found
 
 
-def _accepted(fn: Callable[..., Any], **candidates: Any) -> dict[str, Any]:
-    """Keyword arguments ``fn`` accepts, among those that are set."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    return {k: v for k, v in candidates.items() if v is not None and (var_kw or k in params)}
-
-
 SUBCOMMANDS: dict[str, Any] = {
     "dag": _dag,
     "resources": _resources,
@@ -327,32 +310,36 @@ SUBCOMMANDS: dict[str, Any] = {
     "export terraform": _export_terraform,
     "help": _help,
 }
-OVERVIEW = """\
-  %glacier dag PIPELINE                 the DAG (interactive widget, or a static SVG)
+OVERVIEW = f"""\
+%glacier: Glacier in a notebook.
+  %glacier dag PIPELINE                 draw the DAG (interactive widget, or a static SVG)
   %glacier resources [PROVIDER ...]     storage and execution resources
-  %glacier run PIPELINE [--mode local] [--param k=v ...]   run with live status
-  %glacier preview EXPR [-n 10]         first rows and schema, running only what is needed
-  %glacier export module PATH           this notebook as a pipeline module
-  %glacier export terraform PIPELINE DIR [--cloud aws|gcp|azure]
-  %glacier help [SUBCOMMAND]"""
+  %glacier run PIPELINE [--mode local|distributed] [--param KEY=VALUE ...] [--emulate]
+                                        run with live per-task status
+  %glacier preview EXPR [-n N] [--param KEY=VALUE ...]
+                                        first rows and schema, running only what is needed
+  %glacier export module PATH [--notebook NB] [--pipeline NAME]
+                                        this notebook as a pipeline module
+  %glacier export terraform PIPELINE DIR [--cloud {"|".join(CLOUDS)}]
+                                        the pipeline's infrastructure as Terraform
+  %glacier help [SUBCOMMAND]            this text, or one subcommand's options
+--param values are converted by the pipeline's annotations, as `glacier run --param` does."""
 _NAMES = ("dag", "resources", "run", "preview", "export", "help")
-_EXPORT_HELP = (
-    "%glacier export module PATH [--notebook NB] [--pipeline NAME]\n"
-    "%glacier export terraform PIPELINE DIR [--cloud aws|gcp|azure]\n\n"
-    "Use `%glacier export module --help` or `%glacier export terraform --help` for details."
-)
+
+
+def options_help(key: str) -> str:
+    """One subcommand's usage and options (argparse's text, without its reST ``::``)."""
+    text = SUBCOMMANDS[key].parser.format_help()
+    return "usage: " + text.removeprefix("::\n\n  ").rstrip()
 
 
 def _unknown(word: str) -> str:
-    return f"unknown %glacier subcommand {word!r}: use one of {', '.join(_NAMES)} (see %glacier help)"
+    return f"unknown %glacier subcommand {word!r}: use one of {', '.join(_NAMES)}" + (
+        did_you_mean(word, _NAMES) or " (see %glacier help)"
+    )
 
 
-def full_help() -> str:
-    """The text of ``%glacier?``: an overview, then every subcommand's options."""
-    parts = ["Glacier's notebook command. Subcommands:", OVERVIEW]
-    for fn in SUBCOMMANDS.values():
-        parts.append(fn.parser.format_help().rstrip())
-    return "\n\n".join(parts)
+_EXPORT_HELP = options_help("export module") + "\n\n" + options_help("export terraform")
 
 
 @magics_class
@@ -384,10 +371,13 @@ class GlacierMagics(Magics):
         if fn is None:
             raise UsageError(_unknown(word))
         if word != "help" and ({"-h", "--help"} & set(rest.split())):
-            print(fn.parser.format_help())
+            print(options_help(word))
             return None
         args = fn.parser.parse_argstring(rest)
-        return fn(self, args)
+        try:
+            return fn(self, args)
+        except cli_errors.UsageError as exc:  # a --param or --mode mistake, worded as the CLI words it
+            raise UsageError(str(exc)) from None
 
 
-GlacierMagics.glacier.__doc__ = full_help()
+GlacierMagics.glacier.__doc__ = OVERVIEW

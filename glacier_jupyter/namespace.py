@@ -1,15 +1,17 @@
 """Finding the objects a ``%glacier`` command names in the notebook's namespace.
 
-Every user mistake becomes an ``IPython.core.error.UsageError`` with one readable line.
+Every user mistake becomes an ``IPython.core.error.UsageError`` with one readable line;
+a misspelt name gets a "did you mean".
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from typing import Any
 
 from IPython.core.error import UsageError
+
+from glacier.cli.errors import did_you_mean
 
 __all__ = [
     "task_hint",
@@ -17,7 +19,7 @@ __all__ = [
     "lookup_pipeline",
     "lookup_previewable",
     "providers_in",
-    "parse_params",
+    "pipelines_in",
     "kind_of",
 ]
 
@@ -30,32 +32,50 @@ def kind_of(obj: Any) -> str:
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
-def lookup(ns: dict[str, Any], name: str) -> Any:
-    """The object bound to ``name`` (a dotted name is followed attribute by attribute)."""
+def _public(names: Any) -> list[str]:
+    return [n for n in names if isinstance(n, str) and not n.startswith("_")]
+
+
+def lookup(ns: dict[str, Any], name: str, *, likely: list[str] | None = None) -> Any:
+    """The object bound to ``name`` (a dotted name is followed attribute by attribute).
+
+    ``likely`` are the names a misspelling is matched against first (say, the pipelines).
+    """
     if not _DOTTED.match(name):
         raise UsageError(f"{name!r} is not a name: give the name of a variable in this notebook")
     head, *rest = name.split(".")
     if head not in ns:
-        raise UsageError(f"name {head!r} is not defined in this notebook")
+        hint = did_you_mean(head, likely or []) or did_you_mean(head, _public(ns))
+        raise UsageError(f"name {head!r} is not defined in this notebook{hint}")
     obj = ns[head]
     path = head
     for attr in rest:
         try:
             obj = getattr(obj, attr)
         except AttributeError:
-            raise UsageError(f"{path} ({kind_of(obj)}) has no attribute {attr!r}") from None
+            hint = did_you_mean(attr, _public(dir(obj)))
+            raise UsageError(f"{path} ({kind_of(obj)}) has no attribute {attr!r}{hint}") from None
         path = f"{path}.{attr}"
     return obj
 
 
-def lookup_pipeline(ns: dict[str, Any], name: str) -> Any:
-    from glacier.pipeline import Pipeline
+def pipelines_in(ns: dict[str, Any]) -> list[str]:
+    """The public names bound to pipelines."""
+    from glacier import Pipeline
 
-    obj = lookup(ns, name)
+    return [n for n, v in list(ns.items()) if isinstance(v, Pipeline) and not n.startswith("_")]
+
+
+def lookup_pipeline(ns: dict[str, Any], name: str) -> Any:
+    """The pipeline ``name`` names, or a ``UsageError`` saying what it is instead."""
+    from glacier import Pipeline
+    from glacier.task import Task
+
+    obj = lookup(ns, name, likely=pipelines_in(ns))
     if not isinstance(obj, Pipeline):
         hint = (
             f": {name} is a task, use the pipeline that calls it"
-            if type(obj).__name__ == "Task"
+            if isinstance(obj, Task)
             else ": make one with @pipeline(name=...)"
         )
         raise UsageError(f"{name} is {kind_of(obj)}, not a pipeline{hint}")
@@ -65,7 +85,7 @@ def lookup_pipeline(ns: dict[str, Any], name: str) -> Any:
 def lookup_previewable(ns: dict[str, Any], expr: str) -> Any:
     """What ``%glacier preview EXPR`` looks at: ``PIPELINE.NODE`` is a pipeline's node
     output; other dotted names are variables; anything else is evaluated as Python."""
-    from glacier.pipeline import Pipeline
+    from glacier import Pipeline
 
     if _DOTTED.match(expr):
         parts = expr.split(".")
@@ -73,7 +93,7 @@ def lookup_previewable(ns: dict[str, Any], expr: str) -> Any:
             owner = lookup(ns, ".".join(parts[:-1]))
             if isinstance(owner, Pipeline):
                 return pipeline_node(owner, parts[-1], ".".join(parts[:-1]))
-        return lookup(ns, expr)
+        return lookup(ns, expr, likely=pipelines_in(ns))
     try:
         return eval(compile(expr, "<%glacier preview>", "eval"), ns)
     except SyntaxError:
@@ -86,21 +106,19 @@ def lookup_previewable(ns: dict[str, Any], expr: str) -> Any:
 
 def task_hint(ns: dict[str, Any], task: Any, label: str) -> str:
     """The message for ``%glacier preview TASK``: name the pipeline nodes that call it."""
-    from glacier.pipeline import Pipeline
-
     uses = []
-    for name, value in list(ns.items()):
-        if isinstance(value, Pipeline) and not name.startswith("_"):
-            try:
-                nodes = value.graph.nodes.values()
-            except Exception:
-                continue
-            uses += [f"{name}.{n.id}" for n in nodes if n.task is task]
+    for name in pipelines_in(ns):
+        try:
+            nodes = ns[name].graph.nodes.values()
+        except Exception:  # a pipeline that cannot be traced names no node
+            continue
+        uses += [f"{name}.{n.id}" for n in nodes if n.task is task]
     where = f"for example %glacier preview {uses[0]}" if uses else "PIPELINE.TASK of a pipeline that calls it"
     return f"{label} is a task, which has no output of its own: preview its output in a pipeline, {where}"
 
 
 def pipeline_node(pipeline: Any, node: str, label: str) -> Any:
+    """``pipeline``'s output of ``node``, or a ``UsageError`` listing its tasks."""
     from glacier.preview import NodeOutput
 
     try:
@@ -109,7 +127,8 @@ def pipeline_node(pipeline: Any, node: str, label: str) -> Any:
         raise UsageError(f"cannot trace pipeline {label}: {exc}") from None
     if node not in graph.nodes:
         known = ", ".join(graph.nodes)
-        raise UsageError(f"pipeline {label} has no task {node!r}; its tasks are: {known}")
+        hint = did_you_mean(node, list(graph.nodes))
+        raise UsageError(f"pipeline {label} has no task {node!r}; its tasks are: {known}{hint}")
     return NodeOutput(pipeline, node)
 
 
@@ -124,19 +143,3 @@ def providers_in(ns: dict[str, Any]) -> list[tuple[str, Any]]:
             seen.add(id(value))
             out.append((name, value))
     return out
-
-
-def parse_params(items: list[str] | None) -> dict[str, Any]:
-    """``["day=2024-02-01", "n=3"]`` -> ``{"day": "2024-02-01", "n": 3}`` (Python literals
-    are read as such, anything else stays a string)."""
-    params: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise UsageError(f"--param takes key=value, for example --param day=2024-02-01, not {item!r}")
-        try:
-            params[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            params[key] = raw
-    return params

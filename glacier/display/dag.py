@@ -1,13 +1,16 @@
-"""A static picture of a pipeline's DAG: a layered left-to-right layout drawn as SVG.
+"""The one DAG renderer: a layered left-to-right layout drawn as SVG, or as text.
 
 Tasks and the buckets they read or write are nodes; tasks are coloured by executor.
-This is the fallback wherever the interactive widget is unavailable (a static HTML
-export, GitHub's notebook viewer, a kernel without anywidget).
+Used by a pipeline's display (the fallback wherever the interactive widget is unavailable:
+a static HTML export, GitHub's notebook viewer, a kernel without anywidget), by the widget's
+payload (the same layout), by ``%glacier dag`` and by ``glacier dag`` (text, SVG, HTML page).
+Deterministic output, no JavaScript.
 """
 
 from __future__ import annotations
 
 import functools
+import html
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,10 +19,20 @@ from glacier.display._html import CSS, STATUS_COLORS, color_for, esc, fmt_signat
 
 if TYPE_CHECKING:
     from glacier.graph import Graph
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.run.record import RunRecord
 
-__all__ = ["DagNode", "DagLayout", "layout", "dag_svg", "dag_text", "pipeline_bundle"]
+__all__ = [
+    "DagNode",
+    "DagLayout",
+    "layout",
+    "dag_svg",
+    "dag_text",
+    "dag_html",
+    "dag_summary",
+    "graph_bundle",
+    "pipeline_bundle",
+]
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 150, 34, 48, 14, 12
 
@@ -151,8 +164,23 @@ def dag_svg(
     statuses: dict[str, str] | None = None,
     details: dict[str, str] | None = None,
     lay: DagLayout | None = None,
+    title: str | None = None,
 ) -> str:
-    """The DAG as an SVG element; ``statuses`` (node -> run status) outline the tasks."""
+    """The DAG as an SVG element (a standalone SVG document too).
+
+    Parameters
+    ----------
+    graph : Graph
+        The traced graph.
+    statuses : dict, optional
+        Node id -> run status: outlines the tasks.
+    details : dict, optional
+        Node id -> extra tooltip text.
+    lay : DagLayout, optional
+        A layout computed before (a live display redraws the same one).
+    title : str, optional
+        The picture's ``<title>``.
+    """
     lay = lay or layout(graph)
     statuses = statuses or {}
     details = details or {}
@@ -164,6 +192,8 @@ def dag_svg(
         '<defs><marker id="glacier-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#888"/></marker></defs>',
     ]
+    if title:
+        parts.insert(1, f"<title>{esc(title)}</title>")
     nodes = lay.nodes
     for a, b in lay.edges:
         na, nb = nodes[a], nodes[b]
@@ -171,7 +201,8 @@ def dag_svg(
         x2, y2 = nb.x, nb.y + NODE_H / 2
         mid = (x1 + x2) / 2
         parts.append(
-            f'<path d="M{x1:.0f},{y1:.0f}C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
+            f'<path class="glacier-edge" data-from="{esc(a)}" data-to="{esc(b)}" '
+            f'd="M{x1:.0f},{y1:.0f}C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
             'fill="none" stroke="#888" stroke-width="1.2" marker-end="url(#glacier-arrow)"/>'
         )
     for node in nodes.values():
@@ -232,6 +263,25 @@ def dag_text(graph: Graph, statuses: dict[str, str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def dag_summary(graph: Graph, title: str) -> str:
+    """``"TITLE: 2 tasks on 1 executor, 1 bucket"``: the first line of every DAG output."""
+    executors = {n.task.executor.name for n in graph.nodes.values()}
+    return (
+        f"{title}: {_count(len(graph.nodes), 'task')} on {_count(len(executors), 'executor')}, "
+        f"{_count(len(graph.buckets), 'bucket')}"
+    )
+
+
+def dag_html(graph: Graph, svg: str | None = None) -> str:
+    """A standalone HTML page holding the DAG's SVG (``svg``, else drawn here)."""
+    title = html.escape(f"pipeline {graph.name}")
+    body = svg if svg is not None else dag_svg(graph, title=f"pipeline {graph.name}")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{title}</title>\n</head>\n<body>\n<h1>{title}</h1>\n{body}\n</body>\n</html>\n"
+    )
+
+
 def pipeline_bundle(pipeline: Pipeline) -> dict[str, Any]:
     """``text/plain`` and ``text/html`` (with the SVG DAG) for a pipeline."""
     try:
@@ -264,11 +314,7 @@ def graph_bundle(
             if t.error:
                 bits.append(t.error)
             details[nid] = "last run: " + ", ".join(bits)
-    executors = {n.task.executor.name for n in graph.nodes.values()}
-    head = (
-        f"{title}: {_count(len(graph.nodes), 'task')} on {_count(len(executors), 'executor')}, "
-        f"{_count(len(graph.buckets), 'bucket')}"
-    )
+    head = dag_summary(graph, title)
     text = head + "\n" + dag_text(graph, statuses)
     svg = dag_svg(graph, statuses=statuses, details=details)
     doc = f"<div class='muted'>{esc(description.splitlines()[0])}</div>" if description else ""

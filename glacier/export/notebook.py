@@ -68,7 +68,7 @@ def _upgrade(data: Any, label: str) -> Any:
         except ImportError:  # pragma: no cover - nbformat ships with the jupyter extra
             raise ExportError(
                 f"{label} is an nbformat {major} notebook: save it with a recent Jupyter "
-                '(or pip install "glacier[jupyter]" to convert it)'
+                '(or pip install "glacier-pipelines[jupyter]" to convert it)'
             ) from None
         try:
             return nbformat.convert(nbformat.from_dict(dict(data)), 4)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from glacier.display.protocol import Displayable
 from glacier.errors import StorageError
 from glacier.storage import io
 from glacier.storage.errors import Hints, storage_errors
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Bucket"]
 
 
-class Bucket:
+class Bucket(Displayable):
     """A file, glob or folder (dataset) in a bucket, created by ``provider.bucket(...)``.
 
     The format comes from the path's suffix (parquet, csv, ndjson/jsonl,
@@ -334,10 +335,10 @@ class Bucket:
             return len(files)
 
     # -- display ---------------------------------------------------------------------
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from glacier.display import mimebundle
+    def _bundle_(self) -> dict[str, Any]:
+        from glacier.display.resources import bucket_bundle
 
-        return mimebundle(self, include, exclude)
+        return bucket_bundle(self)
 
     def __repr__(self) -> str:
         cfg = f", config={self.config!r}" if self.config is not None else ""

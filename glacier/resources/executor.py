@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
 
+from glacier.display.protocol import Displayable
 from glacier.errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["Executor"]
 
 
-class Executor:
+class Executor(Displayable):
     """An execution resource made by ``provider.local()``, ``.serverless()``, ``.vm()``
     or ``.cluster()``; bind tasks to it with ``@executor.task()``.
 
@@ -121,10 +122,10 @@ class Executor:
             "tasks": [t.name for t in self._tasks],
         }
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from glacier.display import mimebundle
+    def _bundle_(self) -> dict[str, Any]:
+        from glacier.display.resources import executor_bundle
 
-        return mimebundle(self, include, exclude)
+        return executor_bundle(self)
 
     def __repr__(self) -> str:
         cfg = f", config={self.config!r}" if self.config is not None else ""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from glacier.display.protocol import Displayable
+
 __all__ = ["TaskRun", "RunRecord", "STATUSES"]
 
 STATUSES = ("pending", "running", "done", "cached", "failed", "skipped")
@@ -49,7 +51,7 @@ class TaskRun:
 
 
 @dataclass
-class RunRecord:
+class RunRecord(Displayable):
     """The record of one pipeline run (``pipeline.last_run``)."""
 
     run_id: str
@@ -125,10 +127,10 @@ class RunRecord:
             lines.append(f"  {t.node:<{width}}  {t.status:<7} {dur} {rows} rows{extra}{err}")
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from glacier.display import mimebundle
+    def _bundle_(self) -> dict[str, Any]:
+        from glacier.display.runs import run_bundle
 
-        return mimebundle(self, include, exclude)
+        return run_bundle(self)
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}

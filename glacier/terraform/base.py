@@ -149,5 +149,5 @@ class Renderer:
         for module, text in plan.modules.items():
             files[f"src/{module}.py"] = text
         if self.cloud in ("gcp", "azure"):
-            files["src/requirements.txt"] = "glacier\npolars\n"
+            files["src/requirements.txt"] = "glacier-pipelines\npolars\n"
         return dict(sorted(files.items()))

@@ -152,7 +152,7 @@ s3_server.stop()
 # portable.run(mode="local")
 # ```
 #
-# Each needs its extra: `pip install "glacier[aws]"`, `"glacier[gcp]"` or `"glacier[azure]"`.
+# Each needs its extra: `pip install "glacier-pipelines[aws]"`, `"glacier-pipelines[gcp]"` or `"glacier-pipelines[azure]"`.
 # The design document's pattern of choosing the cloud from an environment variable
 # (`GLACIER_CLOUD=aws|gcp|azure|local`) is `examples/portability.py`; the storage guide is
 # [docs/storage.md](../docs/storage.md).

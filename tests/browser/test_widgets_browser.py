@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lab import ARTIFACTS, execute, open_notebook, run_all, write_notebook
+
+from tests.browser.lab import ARTIFACTS, execute, open_notebook, run_all, write_notebook
 
 pytestmark = pytest.mark.slow
 
 CELLS = [
-    "from sample import build\nns = build('data')\nglobals().update(ns)",
+    "from tests.widgets.sample import build\nns = build('data')\nglobals().update(ns)",
     "from glacier_jupyter.widgets import DagWidget, ResourceWidget\ndag = DagWidget(etl)\ndag",
     "ResourceWidget(provider)",
 ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -43,14 +43,16 @@ def glacier_version() -> str:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["run"], ["dag"], ["terraform"], ["export"]], ids=lambda c: c[0] if c else "glacier"
+    "command",
+    [[], ["run"], ["dag"], ["terraform"], ["rehearse"], ["export"]],
+    ids=lambda c: c[0] if c else "glacier",
 )
 def test_help(glacier: Run, command: list[str]) -> None:
     done = glacier(*command, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: glacier")
     if not command:
-        for sub in ("run", "dag", "terraform", "export"):
+        for sub in ("run", "dag", "terraform", "rehearse", "export"):
             assert sub in done.stdout
 
 
@@ -165,7 +167,13 @@ def test_run_verbose_flag_before_or_after_the_command(glacier: Run, workdir: Pat
         (["run", "pipes.py:numbers", "-p", "n=three"], ["'three' is not a valid int (parameter 'n'"]),
         (["run", "pipes.py:numbers", "-p", "flag=maybe"], ["'maybe' is not a valid bool"]),
         (["run", "pipes.py:numbers", "-p", "n"], ["--param takes KEY=VALUE, not 'n'"]),
-        (["run", "pipes.py:numbers", "--mode", "cloud"], ["invalid choice: 'cloud'"]),
+        (
+            ["run", "pipes.py:numbers", "--mode", "cloud"],
+            ["--mode 'cloud' is not a run mode: use one of local"],
+        ),
+        (["run", "pipes.py:nubmers"], ["has no pipeline 'nubmers'", "(did you mean 'numbers'?)"]),
+        (["run", "pipes.py:numbers", "-p", "scael=2"], ["no parameter 'scael'", "(did you mean 'scale'?)"]),
+        (["terraform", "pipes.py:numbers", "--out", "x", "--cloud", "ibm"], ["invalid choice: 'ibm'"]),
         (["dag", "pipes.py:numbers", "--svg", "a.svg", "--html", "b.html"], ["not allowed with argument"]),
         (["launch"], ["invalid choice: 'launch'"]),
         (["run", "bad name!"], ["is neither a dotted module name nor a path"]),
@@ -190,8 +198,8 @@ def test_failing_task_prints_summary_and_one_line(glacier: Run, workdir: Path) -
 def test_dag_text_svg_and_html(glacier: Run, workdir: Path) -> None:
     text = glacier("dag", "pipes.py:numbers", cwd=workdir)
     assert text.returncode == 0, text.stderr
-    assert "pipeline numbers: 2 tasks, 1 edge" in text.stdout
-    assert "double" in text.stdout and "<- make" in text.stdout
+    assert text.stdout.startswith("pipeline numbers: 2 tasks on 1 executor, 0 buckets\n")
+    assert "double  [local]  <- make" in text.stdout
 
     svg = glacier("dag", "pipes.py:numbers", "--svg", "out/dag.svg", cwd=workdir)
     assert svg.returncode == 0, svg.stderr
@@ -199,6 +207,7 @@ def test_dag_text_svg_and_html(glacier: Run, workdir: Path) -> None:
     assert root.tag.endswith("svg")
     content = (workdir / "out" / "dag.svg").read_text()
     assert "make" in content and "double" in content
+    assert "<title>pipeline numbers</title>" in content
 
     page = glacier("dag", "pipes.py:numbers", "--html", "dag.html", cwd=workdir)
     assert page.returncode == 0, page.stderr
@@ -206,22 +215,26 @@ def test_dag_text_svg_and_html(glacier: Run, workdir: Path) -> None:
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "double" in html
 
 
-def test_builtin_dag_svg_layout(workdir: Path) -> None:
-    sys.path.insert(0, str(workdir))
-    try:
-        from glacier.cli import load_pipeline
-        from glacier.export.dag import dag_svg, layers
+def test_cli_svg_is_the_display_renderer(
+    workdir: Path, glacier: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`glacier dag --svg` writes what a pipeline's display draws: one DAG renderer."""
+    from glacier.cli import load_pipeline
+    from glacier.display.dag import dag_svg, layout
 
-        pipe = load_pipeline(str(workdir / "pipes.py") + ":numbers")
-        assert layers(pipe.graph) == {"make": 0, "double": 1}
-        root = ET.fromstring(dag_svg(pipe.graph))
-        ns = "{http://www.w3.org/2000/svg}"
-        assert [g.get("data-id") for g in root.iter(f"{ns}g")] == ["make", "double"]
-        assert [
-            (p.get("data-from"), p.get("data-to")) for p in root.iter(f"{ns}path") if p.get("data-from")
-        ] == [("make", "double")]
-    finally:
-        sys.path.remove(str(workdir))
+    monkeypatch.syspath_prepend(str(workdir))  # as `glacier dag` run in workdir
+    pipe = load_pipeline(str(workdir / "pipes.py") + ":numbers")
+    assert {n: node.layer for n, node in layout(pipe.graph).nodes.items()} == {"make": 0, "double": 1}
+    svg = dag_svg(pipe.graph, title="pipeline numbers")
+    assert glacier("dag", "pipes.py:numbers", "--svg", "d.svg", cwd=workdir).returncode == 0
+    assert (workdir / "d.svg").read_text() == svg + "\n"
+    assert dag_svg(pipe.graph) in unquote(pipe._repr_mimebundle_()["text/html"])  # an <img> of SVG data
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert [g.get("data-id") for g in root.iter(f"{ns}g")] == ["make", "double"]
+    assert [(p.get("data-from"), p.get("data-to")) for p in root.iter(f"{ns}path") if p.get("data-from")] == [
+        ("make", "double")
+    ]
 
 
 # -- export -------------------------------------------------------------------------------
@@ -345,24 +358,11 @@ def etl():
 """
 
 
-def _terraform_export() -> object | None:
-    if importlib.util.find_spec("glacier.terraform") is None:
-        return None
-    import glacier.terraform as tf
-
-    return getattr(tf, "export", None)
-
-
 def test_terraform(glacier: Run, workdir: Path) -> None:
-    if _terraform_export() is None:
-        one_line_error(
-            glacier("terraform", "pipes.py:numbers", "--out", "infra", cwd=workdir),
-            "Terraform export is not available",
-        )
-        return
     (workdir / "aws_pipes.py").write_text(AWS_MODULE)
-    done = glacier("terraform", "aws_pipes.py:etl", "--out", "infra", cwd=workdir)
+    done = glacier("terraform", "aws_pipes.py:etl", "--out", "infra", "--no-packages", cwd=workdir)
     assert done.returncode == 0, done.stderr
+    assert not (workdir / "infra" / "build").exists()
     written = sorted(p.name for p in (workdir / "infra").rglob("*.tf"))
     assert "main.tf" in written
     assert "wrote" in done.stdout
@@ -370,6 +370,8 @@ def test_terraform(glacier: Run, workdir: Path) -> None:
     gcp = glacier("terraform", "aws_pipes.py:etl", "--out", "infra-gcp", "--cloud", "gcp", cwd=workdir)
     assert gcp.returncode == 0, gcp.stderr
     assert "google_" in (workdir / "infra-gcp" / "main.tf").read_text()
+    assert (workdir / "infra-gcp" / "build" / "gcp" / "source.zip").is_file()  # the packages too
+    assert "packages for gcp built in" in gcp.stdout
     one_line_error(glacier("terraform", "pipes.py:zzz", "--out", "infra", cwd=workdir), "no pipeline 'zzz'")
 
 
@@ -378,7 +380,7 @@ def test_lazy_package_attributes_stay_right_after_submodule_imports() -> None:
     mean the class and the decorator, whatever was imported first."""
     code = (
         "import sys, glacier; assert 'polars' not in sys.modules\n"
-        "import glacier.pipeline, glacier.provider\n"
+        "import glacier.pipelines, glacier.provider\n"
         "from glacier import Pipeline, Provider, pipeline\n"
         "assert callable(pipeline) and not isinstance(pipeline, type(sys))\n"
         "assert glacier.pipeline is pipeline and Provider.__name__ == 'Provider' and Pipeline.__name__ == 'Pipeline'\n"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from glacier import DefinitionError, PipelineError, Provider, pipeline
-from glacier.config import LocalConfig
+from glacier import DefinitionError, PipelineError, pipeline
 
 
 @pytest.fixture
-def ex(tmp_path):
-    return Provider(config=LocalConfig(base_path=str(tmp_path))).local()
+def ex(local_provider):
+    return local_provider.local()
 
 
 def test_task_on_something_that_is_not_a_function(ex):
@@ -67,10 +66,9 @@ def test_pipeline_with_no_task(ex):
         empty.graph
 
 
-def test_missing_input_names_uri_and_task(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
-    missing = provider.bucket(bucket="data", path="missing.parquet")
+def test_missing_input_names_uri_and_task(local_provider, tmp_path):
+    ex = local_provider.local()
+    missing = local_provider.bucket(bucket="data", path="missing.parquet")
 
     @ex.task()
     def load(source) -> pl.LazyFrame:
@@ -83,7 +81,7 @@ def test_missing_input_names_uri_and_task(tmp_path):
     with pytest.raises(PipelineError) as info:
         p.run()
     text = str(info.value)
-    assert "load" in text and str(tmp_path / "data" / "missing.parquet") in text
+    assert "load" in text and str(tmp_path / "data" / "data" / "missing.parquet") in text
 
 
 def test_task_returning_a_non_frame_where_a_frame_is_expected(ex):

@@ -8,17 +8,15 @@ import time
 import polars as pl
 import pytest
 
-from glacier import DefinitionError, PipelineError, Provider, pipeline
-from glacier.config import LocalConfig
+from glacier import DefinitionError, PipelineError, pipeline
 
 
 @pytest.fixture
-def env(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
-    src = provider.bucket(bucket="data", path="input.parquet")
+def env(local_provider):
+    ex = local_provider.local()
+    src = local_provider.bucket(bucket="data", path="input.parquet")
     src.write(pl.DataFrame({"id": [1, 2, 3, 4], "value": [5, -1, 3, 0]}))
-    return provider, ex, src
+    return local_provider, ex, src
 
 
 def test_tracing_builds_the_graph_without_running(env):

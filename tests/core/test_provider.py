@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -165,17 +166,15 @@ def test_bucket_names_are_checked_when_declared(config, name):
 
 
 @pytest.mark.parametrize("path", ["../../etc/passwd", "/etc/passwd", "a/../../b.csv", "C:/x.csv", "s3://x/y"])
-def test_bucket_paths_cannot_escape(tmp_path, path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+def test_bucket_paths_cannot_escape(local_provider, path):
     with pytest.raises(BucketPathError):
-        provider.bucket(bucket="data", path=path)
+        local_provider.bucket(bucket="data", path=path)
 
 
-def test_local_bucket_roundtrip_all_formats(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+def test_local_bucket_roundtrip_all_formats(local_provider):
     df = pl.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
     for suffix in ("parquet", "csv", "ndjson", "ipc", "feather", "arrow", "jsonl"):
-        bucket = provider.bucket(bucket="data", path=f"t/frame.{suffix}")
+        bucket = local_provider.bucket(bucket="data", path=f"t/frame.{suffix}")
         assert not bucket.exists()
         bucket.write(df)
         assert bucket.exists()
@@ -184,35 +183,32 @@ def test_local_bucket_roundtrip_all_formats(tmp_path):
         assert bucket.scan().collect().height == 2
 
 
-def test_unknown_suffix_and_missing_object(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+def test_unknown_suffix_and_missing_object(local_provider):
     with pytest.raises(StorageError, match=r"\.xlsx"):
-        provider.bucket(bucket="data", path="t.xlsx").scan()
-    missing = provider.bucket(bucket="data", path="nope.parquet")
+        local_provider.bucket(bucket="data", path="t.xlsx").scan()
+    missing = local_provider.bucket(bucket="data", path="nope.parquet")
     with pytest.raises(StorageError, match="nope.parquet"):
         missing.scan()
     with pytest.raises(StorageError, match="DataFrame or LazyFrame"):
         missing.write([1, 2, 3])  # type: ignore[arg-type]
 
 
-def test_failed_write_leaves_old_file_and_no_partial(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    bucket = provider.bucket(bucket="data", path="t.parquet")
+def test_failed_write_leaves_old_file_and_no_partial(local_provider):
+    bucket = local_provider.bucket(bucket="data", path="t.parquet")
     bucket.write(pl.DataFrame({"a": [1, 2]}))
     bad = pl.LazyFrame({"a": ["1", "x"]}).select(pl.col("a").cast(pl.Int64, strict=True))
     with pytest.raises(pl.exceptions.InvalidOperationError):
         bucket.write(bad)
     assert bucket.read()["a"].to_list() == [1, 2]
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["t.parquet"]
+    assert sorted(p.name for p in Path(bucket.get_uri()).parent.iterdir()) == ["t.parquet"]
 
 
-def test_failed_lazy_writes_never_leave_temporary_files(tmp_path):
+def test_failed_lazy_writes_never_leave_temporary_files(local_provider):
     # polars' sinks can create their file just after raising: the staging folder must absorb it
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    bucket = provider.bucket(bucket="data", path="t.parquet")
+    bucket = local_provider.bucket(bucket="data", path="t.parquet")
     bucket.write(pl.DataFrame({"a": [1]}))
     bad = pl.LazyFrame({"a": ["1", "x"]}).select(pl.col("a").cast(pl.Int64, strict=True))
     for _ in range(100):
         with pytest.raises(pl.exceptions.InvalidOperationError):
             bucket.write(bad)
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["t.parquet"]
+    assert sorted(p.name for p in Path(bucket.get_uri()).parent.iterdir()) == ["t.parquet"]

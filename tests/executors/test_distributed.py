@@ -245,9 +245,8 @@ def test_ctrl_c_cancels_running_futures(ns, dask_address):
         assert not any(client.processing().values())
 
 
-def test_cloud_executors_fail_fast(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    lam = provider.serverless(config=LambdaConfig(memory=512))
+def test_cloud_executors_fail_fast(local_provider):
+    lam = local_provider.serverless(config=LambdaConfig(memory=512))
     ran = []
 
     @lam.task()

@@ -2,42 +2,47 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 import polars as pl
 import pytest
 
-from glacier import PipelineError, Provider, pipeline
-from glacier.config import LocalConfig
+from glacier import PipelineError, pipeline
 from glacier.errors import DefinitionError, StorageError
 
 
 @pytest.fixture
-def provider(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
+def provider(local_provider):
     for i in range(3):
-        provider.bucket(bucket="raw", path=f"parts/p{i}.csv").write(pl.DataFrame({"n": [i, i + 10]}))
-    return provider
+        local_provider.bucket(bucket="raw", path=f"parts/p{i}.csv").write(pl.DataFrame({"n": [i, i + 10]}))
+    return local_provider
 
 
 def test_timeout_in_this_process(provider):
     ex = provider.local()
 
+    release = threading.Event()
+    returned: list[bool] = []  # the blocked call, once it is let go
+
     @ex.task(timeout=0.3)
-    def slow(seconds: float) -> int:
-        time.sleep(seconds)
+    def slow(block: bool) -> int:
+        if block:
+            release.wait(60)
+            returned.append(block)
         return 1
 
     @pipeline(name="slow_local")
-    def slow_local(seconds: float = 5.0):
-        return slow(seconds)
+    def slow_local(block: bool = True):
+        return slow(block)
 
-    start = time.monotonic()
-    with pytest.raises(PipelineError, match=r"slow: ran 0\.\d s, timeout is 0.3 s \(in this process\)"):
-        slow_local.run(mode="local")
-    assert time.monotonic() - start < 4.5  # did not wait for the 5 s call
+    try:
+        with pytest.raises(PipelineError, match=r"slow: ran [\d.]+ s, timeout is 0.3 s \(in this process\)"):
+            slow_local.run(mode="local")
+        assert returned == []  # run() gave up at the timeout; the call is still blocked
+    finally:
+        release.set()
     assert slow_local.last_run.tasks["slow"].error.startswith("TaskTimeoutError")
-    assert slow_local.run(mode="local", seconds=0.0) == 1
+    assert slow_local.run(mode="local", block=False) == 1
 
 
 def test_map_in_local_mode_and_outside_a_pipeline(provider):

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))  # export_nbutil, export_harness
-
-from export_nbutil import SAMPLES  # noqa: E402
+from tests.export.export_nbutil import SAMPLES
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
-"""Writes tests/export/notebooks/sales.ipynb (run once; the notebook is checked in)."""
+"""Writes tests/export/notebooks/sales.ipynb (run once with ``python -m tests.export.make_sample`` from the
+repository root; the notebook is checked in)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from export_nbutil import code, markdown, write_notebook
+from tests.export.export_nbutil import code, markdown, write_notebook
 
 HERE = Path(__file__).parent
 

@@ -10,10 +10,10 @@ import warnings
 from pathlib import Path
 
 import pytest
-from export_harness import copy_tree, load_results, run_module, run_notebook
-from export_nbutil import ROOT, SAMPLES
 
 from glacier.export import ExportError, export_notebook
+from tests.export.export_harness import copy_tree, load_results, run_module, run_notebook
+from tests.export.export_nbutil import ROOT, SAMPLES
 
 pytestmark = [
     pytest.mark.slow,

@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-from export_nbutil import code, markdown, notebook, write_notebook
 
 from glacier.export import (
     CredentialWarning,
@@ -17,6 +16,7 @@ from glacier.export import (
     ExportWarning,
     export_notebook,
 )
+from tests.export.export_nbutil import code, markdown, notebook, write_notebook
 
 HEAD = (
     "import polars as pl\n"

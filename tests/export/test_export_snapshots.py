@@ -3,17 +3,16 @@ comparing). Refresh them with ``GLACIER_UPDATE_SNAPSHOTS=1 pytest tests/export``
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import pytest
-from export_nbutil import SAMPLES
 
 from glacier.export import ExportDriftError, export_notebook
+from tests.export.export_nbutil import SAMPLES
+from tests.helpers import update_snapshots
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-UPDATE = os.environ.get("GLACIER_UPDATE_SNAPSHOTS") == "1"
 
 CASES = [
     ("sales.ipynb", "sales.py.snap", "ruff"),
@@ -27,7 +26,7 @@ def test_snapshot(notebook: str, snapshot: str, formatter: str, monkeypatch: pyt
     monkeypatch.setenv("GLACIER_EXPORT_FORMATTER", formatter)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        if UPDATE:
+        if update_snapshots():
             export_notebook(SAMPLES / notebook, SNAPSHOTS / snapshot)
         try:
             text = export_notebook(SAMPLES / notebook, SNAPSHOTS / snapshot, check=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import polars as pl
 import pytest
 from IPython.core.error import UsageError
 
+from glacier.errors import PipelineError
 from glacier.preview import Preview
 
 
@@ -38,14 +41,24 @@ def test_magic_documents_itself(ip, capsys):
     ip.run_line_magic("glacier", "export terraform --help")
     assert "--cloud" in capsys.readouterr().out
     ip.run_line_magic("glacier", "help run")
-    assert "--mode" in capsys.readouterr().out
+    run_help = capsys.readouterr().out
+    assert run_help.startswith("usage: %glacier run") and "--mode" in run_help and "::" not in run_help
+
+
+def test_help_is_short(ip, capsys):
+    ip.run_line_magic("glacier", "help")
+    text = capsys.readouterr().out
+    assert "::" not in text and len(text.splitlines()) <= 16
+    for word in ("dag", "resources", "run", "preview", "export module", "export terraform", "aws|gcp|azure"):
+        assert f"%glacier {word}" in text or word in text
 
 
 def test_dag_in_terminal_is_text(shell):
     shown = shell.run_line_magic("glacier", "dag simple_pipeline")
     bundle = shown._repr_mimebundle_()
     assert "load" in bundle["text/plain"] and "transform  [local]  <- load" in bundle["text/plain"]
-    assert "<svg" in bundle["text/html"] and 'data-id="transform"' in bundle["text/html"]
+    html = unquote(bundle["text/html"])  # the picture is an <img> of SVG data
+    assert "<svg" in html and 'data-id="transform"' in html
 
 
 def test_resources_defaults_to_every_provider(shell, run):
@@ -103,8 +116,22 @@ def test_preview_forms(shell, run):
         ("dag", "required: pipeline"),
         ("resources local_exec", "local_exec is an Executor, not a provider"),
         ("run simple_pipeline --mode cloud", "--mode 'cloud' is not a run mode"),
-        ("run simple_pipeline --param nope", "--param takes key=value"),
-        ("run simple_pipeline --param x=1", "unexpected keyword argument 'x'"),
+        ("run simple_pipeline --param nope", "--param takes KEY=VALUE, not 'nope'"),
+        (
+            "run simple_pipeline --param x=1",
+            "pipeline 'simple' has no parameter 'x'; its parameters are: none",
+        ),
+        (
+            "run simple_pipline",
+            "name 'simple_pipline' is not defined in this notebook (did you mean 'simple_pipeline'?)",
+        ),
+        ("dag data_sorce", "(did you mean 'data_source'?)"),
+        (
+            "rnu simple_pipeline",
+            "unknown %glacier subcommand 'rnu': use one of dag, resources, run, preview, export, help (did you mean 'run'?)",
+        ),
+        ("preview simple_pipeline.transfrom", "its tasks are: load, transform (did you mean 'transform'?)"),
+        ("preview data_source --param n=1", "--param sets a pipeline's parameters: data_source is a Bucket"),
         ("preview simple_pipeline.nope", "has no task 'nope'; its tasks are: load, transform"),
         ("preview 3 +", "cannot read '3 +'"),
         ("preview local_exec", "cannot preview a Executor"),
@@ -129,7 +156,9 @@ def test_user_mistakes_are_one_line_usage_errors(shell, line, message):
     assert "\n" not in text.strip()
 
 
-def test_failing_task_is_a_usage_error_with_the_record(shell, run):
+def test_failing_task_is_a_one_line_pipeline_error_not_a_usage_error(shell, run, capsys):
+    """A task's own exception is not a mistake in typing the magic: it is shown as the
+    one-line PipelineError message (no UsageError, no traceback of the magic)."""
     run(
         """
 @local_exec.task()
@@ -141,11 +170,23 @@ def broken():
     return explode(load(data_source))
 """,
     )
-    with pytest.raises(UsageError, match="task 'explode' on executor 'local' failed: ValueError: bad row 7"):
+    with pytest.raises(
+        PipelineError, match="task 'explode' on executor 'local' failed: ValueError: bad row 7"
+    ) as info:
         shell.run_line_magic("glacier", "run broken")
+    assert not isinstance(info.value, UsageError)
+    assert info.value.record is shell.user_ns["broken"].last_run
     assert shell.user_ns["broken"].last_run.failed == ["explode"]
-    with pytest.raises(UsageError, match="preview of broken.explode: task 'explode' failed"):
+    with pytest.raises(PipelineError, match="preview of broken.explode: task 'explode' failed"):
         shell.run_line_magic("glacier", "preview broken.explode")
+    capsys.readouterr()
+    result = shell.run_cell("%glacier run broken")
+    shown = capsys.readouterr()
+    assert isinstance(result.error_in_exec, PipelineError)
+    lines = [line for line in (shown.out + shown.err).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("PipelineError: pipeline 'broken' failed: task 'explode' on executor 'local'")
+    assert lines[0].endswith("ValueError: bad row 7 (finished: load) (see broken.last_run)")
 
 
 def test_missing_pipeline_parameter_in_preview(shell, run):
@@ -170,7 +211,7 @@ def test_run_cell_shows_objects(shell):
     result = shell.run_cell("provider")
     assert result.success
     formatted, _ = shell.display_formatter.format(shell.user_ns["simple_pipeline"])
-    assert "text/html" in formatted and "<svg" in formatted["text/html"]
+    assert "text/html" in formatted and "<svg" in unquote(formatted["text/html"])
     assert formatted["text/plain"].startswith("<Pipeline simple()>")
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notebook_support import GlacierNotebook, notebook_paths
+
+from tests.notebooks.notebook_support import GlacierNotebook, notebook_paths
 
 
 class NotebookModule(pytest.Module):

@@ -12,7 +12,8 @@ import re
 import nbformat
 import pytest
 from nbval.plugin import get_sanitize_patterns
-from notebook_support import NOTEBOOKS, ROOT, SANITIZE, build, notebook_paths
+
+from tests.notebooks.notebook_support import NOTEBOOKS, ROOT, SANITIZE, build, notebook_paths
 
 MAX_CELLS_CHARS = 80_000
 MAX_OUTPUT_CHARS = 20_000

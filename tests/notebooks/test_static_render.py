@@ -11,7 +11,8 @@ from urllib.parse import unquote
 import nbformat
 import pytest
 from nbconvert import HTMLExporter
-from notebook_support import notebook_paths
+
+from tests.notebooks.notebook_support import notebook_paths
 
 PATHS = notebook_paths()
 IMG = re.compile(r'<img\b[^>]*?\bsrc="data:image/svg\+xml;charset=utf-8,([^"]+)"[^>]*>')

@@ -13,14 +13,8 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
-from glacier import PipelineError, Provider, pipeline
-from glacier.config import LocalConfig
+from glacier import PipelineError, pipeline
 from glacier.run.events import subscribe
-
-
-@pytest.fixture
-def provider(tmp_path):
-    return Provider(config=LocalConfig(base_path=str(tmp_path / "data")))
 
 
 def _pipelines(provider, barrier):
@@ -48,8 +42,8 @@ def _pipelines(provider, barrier):
     return make("alpha"), make("beta", fail=True)
 
 
-def test_two_pipelines_in_threads_keep_separate_records_and_events(provider):
-    alpha, beta = _pipelines(provider, threading.Barrier(2))
+def test_two_pipelines_in_threads_keep_separate_records_and_events(local_provider):
+    alpha, beta = _pipelines(local_provider, threading.Barrier(2))
     seen = {"alpha": [], "beta": []}
     subs = [alpha.subscribe(seen["alpha"].append), beta.subscribe(seen["beta"].append)]
     everything = []
@@ -89,8 +83,8 @@ def test_two_pipelines_in_threads_keep_separate_records_and_events(provider):
     assert len(everything) == len(seen["alpha"]) + len(seen["beta"])
 
 
-def test_same_pipeline_in_threads_with_different_parameters(provider):
-    ex = provider.local()
+def test_same_pipeline_in_threads_with_different_parameters(local_provider):
+    ex = local_provider.local()
     barrier = threading.Barrier(4)
 
     @ex.task()
@@ -126,6 +120,7 @@ def test_same_pipeline_in_threads_with_different_parameters(provider):
 WORKER = textwrap.dedent(
     """
     import os, sys, time
+    from pathlib import Path
     import polars as pl
     from glacier import Provider, pipeline
     from glacier.config import LocalConfig
@@ -152,8 +147,12 @@ WORKER = textwrap.dedent(
     def shared(k: int, name: str):
         return check(big(k), small(name))
 
-    start = float(sys.argv[2])
-    time.sleep(max(0.0, start - time.time()))
+    # a barrier across processes: say "ready", then wait for the test's "go"
+    ready, go = Path(sys.argv[2]), Path(sys.argv[3])
+    ready.touch()
+    while not go.exists():
+        time.sleep(0.01)
+    began = time.time()
     hits = 0
     for round_ in range(3):
         for k in range(1, 9):
@@ -163,7 +162,7 @@ WORKER = textwrap.dedent(
             assert tuple(rows_sum) == expected, (k, rows_sum, expected)
             assert kk == k and n == k * 100
             hits += len(shared.last_run.cache_hits)
-    print("hits", hits)
+    print("hits", hits, "began", began, "ended", time.time())
     """
 )
 
@@ -201,16 +200,17 @@ def test_two_processes_share_one_cache_without_corruption(tmp_path):
     env = {**os.environ, "GLACIER_CACHE_DIR": str(cache), "GLACIER_PROGRESS": "0"}
     (tmp_path / "worker.py").write_text(WORKER)
     (tmp_path / "reader.py").write_text(READER)
-    start = time.time() + 2.0  # both workers imported and waiting
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready-{i}" for i in range(2)]
     workers = [
         subprocess.Popen(
-            [sys.executable, str(tmp_path / "worker.py"), str(tmp_path / "data"), str(start)],
+            [sys.executable, str(tmp_path / "worker.py"), str(tmp_path / "data"), str(flag), str(go)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
+        for flag in ready
     ]
     reader = subprocess.Popen(
         [sys.executable, str(tmp_path / "reader.py"), str(cache), str(tmp_path / "stop")],
@@ -219,10 +219,20 @@ def test_two_processes_share_one_cache_without_corruption(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    outputs = [w.communicate(timeout=120) for w in workers]
+    # both workers imported and waiting (however long that took), then both start at once
+    while not all(flag.exists() for flag in ready):
+        assert all(w.poll() is None for w in workers), [w.communicate()[1][-3000:] for w in workers]
+        time.sleep(0.01)
+    go.touch()
+    outputs = [w.communicate(timeout=240) for w in workers]
+    spans = []
     for w, (out, err) in zip(workers, outputs, strict=True):
         assert w.returncode == 0, err[-3000:]
-        assert int(out.split()[1]) >= 32  # rounds 2 and 3 read every entry back
+        fields = out.split()
+        assert int(fields[1]) >= 32  # rounds 2 and 3 read every entry back
+        spans.append((float(fields[3]), float(fields[5])))
+    # the two processes really worked on the cache at the same time
+    assert max(began for began, _ in spans) < min(ended for _, ended in spans), spans
     (tmp_path / "stop").touch()
     out, err = reader.communicate(timeout=60)
     assert reader.returncode == 0, err[-3000:]
@@ -236,14 +246,14 @@ def test_two_processes_share_one_cache_without_corruption(tmp_path):
     assert leftovers == []
 
 
-def test_cache_keys_do_not_confuse_equal_small_values(tmp_path, monkeypatch):
+def test_cache_keys_do_not_confuse_equal_small_values(local_provider, tmp_path, monkeypatch):
     """Found here: equal small values (interned ints) inside another cached output made
     ``times_ten(2)`` hit ``times_ten(1)``'s entry (fixed in 2206e74)."""
     from glacier.run import cache
 
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     cache.set_cache_dir(None)
-    ex = Provider(config=LocalConfig(base_path=str(tmp_path / "data"))).local()
+    ex = local_provider.local()
 
     @ex.task(cache=True)
     def nums() -> list:

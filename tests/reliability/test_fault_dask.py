@@ -17,6 +17,7 @@ import pytest
 
 from glacier import PipelineError, Provider, pipeline
 from glacier.config import DaskConfig, LocalConfig
+from tests.helpers import child_env
 from tests.servers import free_port
 
 pytest.importorskip("distributed", reason="the dask extra is not installed")
@@ -79,8 +80,6 @@ def test_scheduler_unreachable(tmp_path):
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     script = textwrap.dedent(
         f"""
-        import sys
-        sys.path.insert(0, {str(ROOT)!r})
         from pathlib import Path
         from glacier import PipelineError
         from tests.reliability.test_fault_dask import build
@@ -94,7 +93,7 @@ def test_scheduler_unreachable(tmp_path):
         print("first written:", first.exists())
         """
     )
-    env = {**os.environ, "GLACIER_PROGRESS": "0"}
+    env = child_env()  # the child imports tests.reliability.test_fault_dask
     try:
         proc = subprocess.run(
             [sys.executable, "-c", script], capture_output=True, text=True, timeout=8, env=env, cwd=tmp_path

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import polars as pl
@@ -20,8 +19,9 @@ import pytest
 
 from glacier import PipelineError, Provider, pipeline
 from glacier.config import LocalConfig
+from tests.helpers import ORDERS, build_etl
 
-IN = pl.DataFrame({"id": list(range(100)), "value": [i % 7 - 3 for i in range(100)]})
+IN = ORDERS
 OLD = pl.DataFrame({"id": [0], "value": [42]})
 
 
@@ -30,36 +30,22 @@ def leftovers(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if "glacier-tmp" in p.name or p.name.endswith(".tmp")]
 
 
-def etl(provider, *, load_eager: bool = False, save_to=None):
-    ex = provider.local()
-    src = provider.bucket(bucket="raw", path="in.parquet")
-    dst = save_to or provider.bucket(bucket="curated", path="out.parquet")
-
-    @ex.task(name="load")
-    def load(source) -> pl.LazyFrame:
-        return source.read().lazy() if load_eager else source.scan()
-
-    @ex.task(name="transform")
-    def transform(df: pl.LazyFrame) -> pl.LazyFrame:
-        return df.filter(pl.col("value") > 0)
-
-    @ex.task(name="save")
-    def save(df: pl.LazyFrame) -> int:
-        dst.write(df)
-        return 1
-
-    @pipeline(name="local_etl")
-    def p():
-        return save(transform(load(src)))
-
-    return p, src, dst
+def etl(provider, *, load_eager: bool = False):
+    """The shared ETL reading ``raw/in.parquet`` and publishing ``curated/out.parquet``."""
+    built = build_etl(
+        provider,
+        raw=provider.bucket(bucket="raw", path="in.parquet"),
+        out=provider.bucket(bucket="curated", path="out.parquet"),
+        eager=load_eager,
+        name="local_etl",
+    )
+    return built.pipeline, built.raw, built.out
 
 
 # -- a corrupted parquet input ---------------------------------------------------------------------
 @pytest.mark.parametrize("load_eager", [False, True], ids=["scan", "read"])
-def test_corrupted_parquet_input(tmp_path, load_eager):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    p, src, dst = etl(provider, load_eager=load_eager)
+def test_corrupted_parquet_input(local_provider, tmp_path, load_eager):
+    p, src, dst = etl(local_provider, load_eager=load_eager)
     src.write(IN)
     dst.write(OLD)
     data = Path(src.get_uri()).read_bytes()
@@ -69,18 +55,17 @@ def test_corrupted_parquet_input(tmp_path, load_eager):
     record = p.last_run
     assert record.status == "failed" and len(record.failed) == 1
     # scan() reads the footer at once, so even a lazy scan fails in the task that reads the object
-    assert record.failed == ["load"] and record.skipped == ["transform", "save"]
+    assert record.failed == ["extract"] and record.skipped == ["clean", "summarise", "publish"]
     message = str(info.value)
-    assert "'load'" in message and "raw/in.parquet" in message and "parquet" in message.lower()
+    assert "'extract'" in message and "raw/in.parquet" in message and "parquet" in message.lower()
     assert pl.read_parquet(dst.get_uri()).equals(OLD)  # the older output is intact
     assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("load_eager", [False, True], ids=["scan", "read"])
-def test_corrupted_parquet_error_names_the_object(tmp_path, load_eager):
+def test_corrupted_parquet_error_names_the_object(local_provider, load_eager):
     """Found here: the error used to be polars' bare 'File out of specification'."""
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    p, src, _ = etl(provider, load_eager=load_eager)
+    p, src, _ = etl(local_provider, load_eager=load_eager)
     src.write(IN)
     Path(src.get_uri()).write_bytes(b"PAR1 this is not parquet PAR1")
     with pytest.raises(PipelineError) as info:
@@ -116,13 +101,12 @@ def _big() -> pl.DataFrame:
     )
 
 
-def test_disk_full_during_a_local_write(tmp_path, small_disk):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path / "data")))
+def test_disk_full_during_a_local_write(local_provider, small_disk):
     target = Provider(config=LocalConfig(base_path=str(small_disk))).bucket(
         bucket="curated", path="out.parquet"
     )
-    src = provider.bucket(bucket="raw", path="in.parquet")
-    ex = provider.local()
+    src = local_provider.bucket(bucket="raw", path="in.parquet")
+    ex = local_provider.local()
 
     @ex.task(name="inflate")
     def inflate(source) -> pl.LazyFrame:
@@ -166,15 +150,16 @@ def test_disk_full_is_a_storage_error_naming_the_target(small_disk):
 
 
 # -- a task that hangs past its timeout -------------------------------------------------------------
-def test_task_hanging_past_its_timeout(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
+def test_task_hanging_past_its_timeout(local_provider):
+    ex = local_provider.local()
     release = threading.Event()
-    out = provider.bucket(bucket="curated", path="side.parquet")
+    returned: list[int] = []  # the hanging call, once it is let go
+    out = local_provider.bucket(bucket="curated", path="side.parquet")
 
     @ex.task(timeout=0.5)
     def hang(x: int) -> int:
-        release.wait(30)
+        release.wait(60)
+        returned.append(x)
         return x
 
     @ex.task()
@@ -190,14 +175,13 @@ def test_task_hanging_past_its_timeout(tmp_path):
     def hangs():
         return after(hang(1)), side()
 
-    start = time.monotonic()
     try:
         with pytest.raises(PipelineError) as info:
             hangs.run(mode="local")
-        elapsed = time.monotonic() - start
+        # run() gave up on the call at its timeout: the call is still blocked, not finished
+        assert returned == []
     finally:
         release.set()
-    assert elapsed < 10
     record = hangs.last_run
     assert (record["hang"].status, record["after"].status, record["side"].status) == (
         "failed",
@@ -208,14 +192,13 @@ def test_task_hanging_past_its_timeout(tmp_path):
     message = str(info.value)
     assert "'hang'" in message and "raise timeout=" in message
     assert pl.read_parquet(out.get_uri()).equals(OLD)
-    assert 0.5 <= record["hang"].duration < 10
+    assert record["hang"].duration >= 0.5
 
 
 # -- KeyboardInterrupt ------------------------------------------------------------------------------
-def test_keyboard_interrupt_raised_inside_a_task(tmp_path):
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
-    first = provider.bucket(bucket="curated", path="first.parquet")
+def test_keyboard_interrupt_raised_inside_a_task(local_provider, tmp_path):
+    ex = local_provider.local()
+    first = local_provider.bucket(bucket="curated", path="first.parquet")
 
     @ex.task()
     def write_first() -> int:
@@ -249,13 +232,13 @@ def test_keyboard_interrupt_raised_inside_a_task(tmp_path):
     assert pl.read_parquet(first.get_uri()).equals(IN) and leftovers(tmp_path) == []
 
 
-def test_ctrl_c_while_tasks_run_in_worker_threads(tmp_path):
+def test_ctrl_c_while_tasks_run_in_worker_threads(local_provider, tmp_path):
     """SIGINT to the main thread (what Ctrl-C in a terminal or a kernel interrupt does)."""
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
+    ex = local_provider.local()
     release = threading.Event()
     started = threading.Barrier(3)
-    first = provider.bucket(bucket="curated", path="first.parquet")
+    returned: list[int] = []  # the slow calls, once they are let go
+    first = local_provider.bucket(bucket="curated", path="first.parquet")
 
     @ex.task()
     def write_first() -> int:
@@ -264,8 +247,9 @@ def test_ctrl_c_while_tasks_run_in_worker_threads(tmp_path):
 
     @ex.task()
     def slow(x: int, k: int) -> int:
-        started.wait(10)
-        release.wait(30)
+        started.wait(60)
+        release.wait(60)
+        returned.append(k)
         return x + k
 
     @ex.task()
@@ -280,18 +264,17 @@ def test_ctrl_c_while_tasks_run_in_worker_threads(tmp_path):
     main = threading.get_ident()
 
     def interrupt():
-        started.wait(10)  # both slow tasks are running in worker threads
-        time.sleep(0.1)
+        started.wait(60)  # both slow tasks are running in worker threads
         signal.pthread_kill(main, signal.SIGINT)
 
     threading.Thread(target=interrupt, daemon=True).start()
-    start = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
             ctrl_c_threads.run(mode="local")
+        # run() returned on the interrupt, without waiting for the calls it interrupted
+        assert returned == []
     finally:
         release.set()
-    assert time.monotonic() - start < 10
     record = ctrl_c_threads.last_run
     assert record.status == "cancelled"
     assert [record[n].status for n in ("write_first", "slow", "slow_2", "join")] == [

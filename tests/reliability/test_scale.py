@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from glacier import Provider, pipeline
-from glacier.config import LocalConfig
+from glacier import pipeline
 
 W, L = 100, 100
 MOD = 1_000_003
 
 
 @pytest.mark.slow
-def test_ten_thousand_tasks(tmp_path):
-    ex = Provider(config=LocalConfig(base_path=str(tmp_path))).local()
+def test_ten_thousand_tasks(local_provider):
+    ex = local_provider.local()
 
     @ex.task()
     def seed(i: int) -> int:

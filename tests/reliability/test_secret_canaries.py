@@ -627,13 +627,13 @@ def test_malformed_azure_key_is_a_storage_error():
     assert "AccountKey" in str(info.value) or "account_key" in str(info.value)
 
 
-def test_widget_payloads(texts, secret_env, tmp_path, caplog):
+def test_widget_payloads(texts, secret_env, local_provider, caplog):
     """The DAG and resource widgets' synced state, their payload helpers, and the answer to
     a browser's "does this bucket exist?" message against unreachable endpoints."""
     widgets = pytest.importorskip("glacier_jupyter.widgets", reason="the widgets (issue 7) are not there yet")
     caplog.set_level(logging.INFO)
     providers = {name: Provider(config=config) for name, config in configs().items()}
-    providers["local"] = Provider(config=LocalConfig(base_path=str(tmp_path / "data")))
+    providers["local"] = local_provider
     made = []
     for name, provider in providers.items():
         p, _, buckets, _ = build(provider, f"w_{name}", fail=name == "local")

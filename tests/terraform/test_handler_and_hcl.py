@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from glacier.terraform import export
 from glacier.terraform.hcl import Attr, Block, Call, Raw, quote, render_file
+from tests.helpers import load_example
 
 MODULE = """
 import os
@@ -63,7 +64,8 @@ def test_generated_handler_runs_tasks_in_order_through_staging(tmp_path, monkeyp
     (data / "data").mkdir(parents=True)
     pl.DataFrame({"a": [1, 2, 3]}).write_parquet(data / "data" / "in.parquet")
     staging = tmp_path / "staging"
-    env = {**os.environ, "TF_DEMO_DATA": str(data), "PYTHONPATH": str(src)}
+    path = os.pathsep.join(p for p in (str(src), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "TF_DEMO_DATA": str(data), "PYTHONPATH": path}
     for task in ("load", "double"):  # the order the orchestrator runs them in
         subprocess.run(
             [sys.executable, "glacier_handler.py", "handler_demo", task, "run-1", str(staging)],
@@ -151,11 +153,9 @@ def test_layout_follows_terraform_fmt_rules():
     shutil.which("terraform") is None, reason="no terraform binary to compare with `terraform fmt`"
 )
 def test_generated_files_are_unchanged_by_terraform_fmt(tmp_path):
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-    import example2_heterogeneous
-
     from glacier.terraform import render
 
+    example2_heterogeneous = load_example("example2_heterogeneous")
     for cloud in ("aws", "gcp", "azure"):
         for name, body in render(example2_heterogeneous.ml_pipeline, cloud=cloud).items():
             if name.endswith(".tf"):

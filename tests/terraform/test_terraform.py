@@ -8,7 +8,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import hcl2
@@ -29,6 +28,8 @@ from glacier.config import (
 from glacier.errors import ConfigError
 from glacier.terraform import export, render
 from glacier.terraform.plan import build_plan
+from tests.helpers import load_example, update_snapshots
+from tests.terraform import tf_pipelines as pipelines
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -36,10 +37,7 @@ SNAPSHOTS = HERE / "snapshots"
 CLOUDS = ("aws", "gcp", "azure")
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
-sys.path.insert(0, str(ROOT / "examples"))
-sys.path.insert(0, str(HERE))
-import example2_heterogeneous  # noqa: E402
-import tf_pipelines as pipelines  # noqa: E402
+example2_heterogeneous = load_example("example2_heterogeneous")
 
 
 def _unquote(value):
@@ -73,17 +71,17 @@ def rendered():
 # -- snapshots ---------------------------------------------------------------------------
 @pytest.mark.parametrize("cloud", CLOUDS)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_snapshot(rendered, request, cloud, case):
+def test_snapshot(rendered, cloud, case):
     files = {k: v for k, v in rendered[cloud, case].items() if k.endswith(".tf")}
     folder = SNAPSHOTS / cloud / case
-    if request.config.getoption("--update-snapshots"):
+    if update_snapshots():
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.tf"):
             old.unlink()
         for name, text in files.items():
             (folder / name).write_bytes(text.encode())
     expected = {p.name: p.read_bytes().decode() for p in sorted(folder.glob("*.tf"))}
-    assert expected, f"no snapshot in {folder}: run pytest tests/terraform --update-snapshots"
+    assert expected, f"no snapshot in {folder}: run GLACIER_UPDATE_SNAPSHOTS=1 pytest tests/terraform"
     assert sorted(files) == sorted(expected)
     for name, text in files.items():
         assert text == expected[name], f"{cloud}/{case}/{name} differs from its snapshot"

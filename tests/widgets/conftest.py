@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # sample.py
-
-from sample import build
+from tests.widgets.sample import build
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from pydantic import SecretStr
 
-from glacier import Provider, pipeline
-from glacier.config import DatabricksConfig, LocalConfig
+from glacier import pipeline
+from glacier.config import DatabricksConfig
 from glacier.errors import PipelineError
 from glacier.run.events import RunEvent
 from glacier_jupyter.widgets import DagWidget, ResourceWidget, dag_payload
@@ -64,9 +64,8 @@ def test_executors_legend_and_tooltips(ns) -> None:
     assert w.graph["tips"][rows["bucket:data/raw.parquet"][7]].endswith("raw.parquet")
 
 
-def test_secrets_never_reach_the_payload(tmp_path) -> None:
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    cluster = provider.cluster(
+def test_secrets_never_reach_the_payload(local_provider) -> None:
+    cluster = local_provider.cluster(
         config=DatabricksConfig(cluster_id="c-1", token=SecretStr("dapi-very-secret-token"))
     )
 
@@ -78,7 +77,7 @@ def test_secrets_never_reach_the_payload(tmp_path) -> None:
     def p():
         return make()
 
-    text = json.dumps(DagWidget(p).graph) + json.dumps(ResourceWidget(provider).tree)
+    text = json.dumps(DagWidget(p).graph) + json.dumps(ResourceWidget(local_provider).tree)
     assert "dapi-very-secret-token" not in text
     assert "**********" in text
 
@@ -125,9 +124,8 @@ def test_run_events_update_statuses_live(ns) -> None:
     assert any(any(v["s"] == "running" for v in s.values()) for s in seen)
 
 
-def test_failed_and_skipped_statuses(tmp_path) -> None:
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
+def test_failed_and_skipped_statuses(local_provider) -> None:
+    ex = local_provider.local()
 
     @ex.task()
     def one() -> int:
@@ -160,9 +158,8 @@ def test_failed_and_skipped_statuses(tmp_path) -> None:
     }
 
 
-def test_throttled_updates_reach_the_final_state(tmp_path) -> None:
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
+def test_throttled_updates_reach_the_final_state(local_provider) -> None:
+    ex = local_provider.local()
 
     @ex.task()
     def step(x: int) -> int:
@@ -183,9 +180,8 @@ def test_throttled_updates_reach_the_final_state(tmp_path) -> None:
     assert sum(v["s"] == "done" for v in w.statuses.values()) == 200
 
 
-def test_timer_flushes_a_quiet_running_state(tmp_path) -> None:
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
+def test_timer_flushes_a_quiet_running_state(local_provider) -> None:
+    ex = local_provider.local()
     started = threading.Event()
     release = threading.Event()
 
@@ -230,9 +226,8 @@ def test_apply_event_cached_and_retry() -> None:
     assert statuses["b"]["s"] == "running"
 
 
-def test_thousand_node_payload_is_small(tmp_path) -> None:
-    provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    ex = provider.local()
+def test_thousand_node_payload_is_small(local_provider) -> None:
+    ex = local_provider.local()
 
     @ex.task()
     def step(*xs: int) -> int:
