@@ -50,7 +50,17 @@ function layout(nodes, edges, W, H) {
   for (const [a, b] of edges) g.setEdge(String(a), String(b));
   dagre.layout(g);
   nodes.forEach((nd, i) => { const p = g.node(String(i)); nd.x = p.x - W / 2; nd.y = p.y - H / 2; });
-  return true;
+  return edges.map(([a, b]) => g.edge(String(a), String(b))?.points || null); // routes around the nodes
+}
+
+function through(pts) {
+  // a smooth curve through the points (Catmull-Rom as cubic Béziers)
+  let d = `M${pts[0].x},${pts[0].y}`;
+  for (let i = 0; i < pts.length - 1; i++) {
+    const p0 = pts[i - 1] || pts[i], p1 = pts[i], p2 = pts[i + 1], p3 = pts[i + 2] || p2;
+    d += `C${p1.x + (p2.x - p0.x) / 6},${p1.y + (p2.y - p0.y) / 6} ${p2.x - (p3.x - p1.x) / 6},${p2.y - (p3.y - p1.y) / 6} ${p2.x},${p2.y}`;
+  }
+  return d;
 }
 
 function render({ model, el }) {
@@ -120,10 +130,11 @@ function render({ model, el }) {
     const t0 = performance.now();
     const collapsed = $(".glw-collapse").checked;
     shown = collapsed ? collapsedGraph() : { nodes: full.map((n) => ({ ...n })), edges: g.edges };
-    if (!layout(shown.nodes, shown.edges, W, H) && collapsed) layered(shown.nodes, shown.edges);
+    shown.routes = layout(shown.nodes, shown.edges, W, H) || [];
+    if (!shown.routes.length && collapsed) layered(shown.nodes, shown.edges);
     const nodes = shown.nodes;
     const parts = [];
-    for (const [a, b] of shown.edges) parts.push(`<path class="glw-edge" d="${edgePath(nodes[a], nodes[b])}" marker-end="url(#glw-arrow)"/>`);
+    shown.edges.forEach(([a, b], i) => parts.push(`<path class="glw-edge" d="${edgePath(nodes[a], nodes[b], shown.routes[i])}" marker-end="url(#glw-arrow)"/>`));
     const body = nodes.map(nodeSvg).join("");
     canvas.querySelector("svg")?.remove();
     canvas.insertAdjacentHTML("afterbegin",
@@ -143,12 +154,14 @@ function render({ model, el }) {
     root.dataset.rendered = String(els.size);
   }
 
-  function edgePath(s, t) {
+  function edgePath(s, t, route) {
     if (t.x > s.x + W / 2) { // left to right: from the right side of s to the left side of t
       const x1 = s.x + W, y1 = s.y + H / 2, x2 = t.x - 2, y2 = t.y + H / 2, m = (x1 + x2) / 2;
       return `M${x1},${y1}C${m},${y1} ${m},${y2} ${x2},${y2}`;
     }
-    // flowing back (a collapsed graph: dask -> local -> lambda -> local): a loop under both
+    // flowing back (a collapsed graph: dask -> local -> lambda -> local): dagre's route
+    // around the nodes, or else a loop under both
+    if (route && route.length > 1) return through(route);
     const x1 = s.x + W * 0.6, y1 = s.y + H, x2 = t.x + W * 0.4, y2 = t.y + H + 2;
     const dip = Math.max(y1, y2) + 28;
     return `M${x1},${y1}C${x1},${dip} ${x2},${dip} ${x2},${y2}`;
@@ -157,7 +170,8 @@ function render({ model, el }) {
   function bounds() {
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (const n of shown.nodes) { x0 = Math.min(x0, n.x); y0 = Math.min(y0, n.y); x1 = Math.max(x1, n.x + W); y1 = Math.max(y1, n.y + H); }
-    if (shown.edges.some(([a, b]) => shown.nodes[b].x <= shown.nodes[a].x + W / 2)) y1 += 30; // loops of back edges
+    for (const r of shown.routes || []) for (const p of r || []) { x0 = Math.min(x0, p.x); y0 = Math.min(y0, p.y); x1 = Math.max(x1, p.x); y1 = Math.max(y1, p.y); }
+    if (!shown.routes?.length && shown.edges.some(([a, b]) => shown.nodes[b].x <= shown.nodes[a].x + W / 2)) y1 += 30; // loops of back edges
     return isFinite(x0) ? { x0, y0, x1, y1 } : { x0: 0, y0: 0, x1: W, y1: H };
   }
   function fit() {
