@@ -3,6 +3,7 @@ its console errors, save, restart the kernel, reload, read outputs, take screens
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.browser.lab import ARTIFACTS, open_notebook
@@ -14,8 +15,12 @@ UIS = {"lab": "/lab/tree/", "notebook7": "/notebooks/"}
 
 
 def ui_url(lab_url: str, ui: str, path: str) -> str:
-    """The URL that opens ``path`` in ``ui`` ("lab" or "notebook7")."""
-    return lab_url.format(path=path).replace(UIS["lab"], UIS[ui], 1)
+    """The URL that opens ``path`` in ``ui`` ("lab" or "notebook7"). JupyterLab opens it in a
+    workspace of its own: the default one would also reopen the notebooks of earlier tests."""
+    url = lab_url.format(path=path)
+    if ui == "lab":
+        return url.replace(UIS["lab"], f"/lab/workspaces/{Path(path).stem}/tree/", 1)
+    return url.replace(UIS["lab"], UIS[ui], 1)
 
 
 # where the widgets' own failures show: their modules run from blob: URLs (anywidget), and
