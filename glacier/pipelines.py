@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, overload
 import polars as pl
 
 from glacier.display.protocol import Displayable
-from glacier.errors import DefinitionError, DeploymentRequiredError
+from glacier.errors import DefinitionError, DeploymentRequiredError, PipelineError, user_frames
 from glacier.graph import Graph, Param, current_graph, substitute, tracing
 from glacier.run.events import GLOBAL_BUS, EventBus, RunEvent
 
@@ -163,7 +163,10 @@ class Pipeline(Displayable):
             max_workers=max_workers,
             cache=cache_for(graph),
         )
-        values = scheduler.run()
+        try:
+            values = scheduler.run()
+        except PipelineError as exc:
+            raise user_frames(exc) from exc.__cause__
         returned = {
             nid: value.lazy()
             if isinstance(value, pl.DataFrame)
