@@ -246,9 +246,9 @@ class DaskPlacement(Placement):
                 exc = future.exception()
                 if job.attempt >= task.retries:
                     raise _translate(node, exc, job.attempt + 1) from exc
-                batch.call.on_retry(job.attempt + 1, exc)
                 batch.call.run.pause(task.retry_delay * (task.backoff**job.attempt))
                 job.attempt += 1
+                batch.call.on_retry(job.attempt, exc)
                 again.append(job)
             if again:
                 self._send(batch, again)
