@@ -5,7 +5,6 @@ holds exactly its generated policy."""
 from __future__ import annotations
 
 import json
-import os
 
 import boto3
 import polars as pl
@@ -30,7 +29,11 @@ def moto_iam():
             ),
         )
         key = iam.create_access_key(UserName="rehearsal-admin")["AccessKey"]
-        env = {**s3.env, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        env = {
+            **s3.env,
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        }
         yield env
 
 

@@ -45,7 +45,7 @@ def test_a_missing_permission_fails_with_the_task_and_the_action(aws_env, folder
     assert result.passed, result.table()
     main = (out / "main.tf").read_text()
     # drop the statement that lets the 'local' executor write the features object
-    cut = re.sub(r'\n    statement \{\n      sid += "WriteDataLake".*?\n    \}', "", main, count=1, flags=re.S)
+    cut = re.sub(r'\n  statement \{\n    sid += "WriteDataLake".*?\n  \}', "", main, count=1, flags=re.S)
     assert cut != main
     (out / "main.tf").write_text(cut)
     from glacier.terraform.rehearse.run import rehearse_folder
