@@ -379,7 +379,7 @@ def test_lazy_package_attributes_stay_right_after_submodule_imports() -> None:
     mean the class and the decorator, whatever was imported first."""
     code = (
         "import sys, glacier; assert 'polars' not in sys.modules\n"
-        "import glacier.pipeline, glacier.provider\n"
+        "import glacier.pipelines, glacier.provider\n"
         "from glacier import Pipeline, Provider, pipeline\n"
         "assert callable(pipeline) and not isinstance(pipeline, type(sys))\n"
         "assert glacier.pipeline is pipeline and Provider.__name__ == 'Provider' and Pipeline.__name__ == 'Pipeline'\n"
