@@ -70,7 +70,9 @@ def main() -> list[dict]:
         try:
             client = boto3.client("s3")
             client.create_bucket(Bucket="data-lake")
-            pipelines.raw_data.write(pl.DataFrame({"id": list(range(1000)), "value": [float(i) for i in range(1000)]}))
+            pipelines.raw_data.write(
+                pl.DataFrame({"id": list(range(1000)), "value": [float(i) for i in range(1000)]})
+            )
             result = rehearse(pipelines.ml_pipeline, out=Path(tmp) / "tf")
             print(result.table())
             started = time.perf_counter()

@@ -80,6 +80,11 @@ class Renderer(Generic[S, F, V, K]):
 
     cloud: ClassVar[str] = ""
     orchestrator: ClassVar[str] = ""
+    #: How the orchestrator orders tasks, as the header of main.tf says it.
+    ordering: ClassVar[str] = (
+        "It runs the tasks level by level: the tasks of one level run in parallel, and a level\n"
+        "starts when the whole previous level has finished (a branch can wait for an unrelated task)."
+    )
     providers: ClassVar[dict[str, tuple[str, str]]] = {}
     #: Whether the code folder carries a ``requirements.txt`` (functions that install packages).
     needs_requirements: ClassVar[bool] = False
@@ -335,7 +340,7 @@ class Renderer(Generic[S, F, V, K]):
             "change the pipeline and run `glacier terraform` again.",
             "",
             f"Orchestrator: {self.orchestrator}.",
-            "It runs the tasks in graph order, in parallel where the graph allows.",
+            *self.ordering.splitlines(),
         ]
         if plan.has_local:
             lines += ["", *self.local_runs_in().splitlines()]

@@ -40,9 +40,12 @@ def test_fan_out_fan_in_with_local_lambda_and_vm_tasks_passes(aws_env, folders):
 
 
 def test_a_missing_permission_fails_with_the_task_and_the_action(aws_env, folders):
-    out = folders["neg"]
-    result = rehearse(pipelines.ml_pipeline, out=out)
-    assert result.passed, result.table()
+    import shutil
+
+    if not (folders["ml"] / "build" / "aws" / "layer.zip").is_file():
+        assert rehearse(pipelines.ml_pipeline, out=folders["ml"]).passed
+    out = folders["neg"] / "tf"
+    shutil.copytree(folders["ml"], out)  # the deployment that passed above, built
     main = (out / "main.tf").read_text()
     # drop the statement that lets the 'local' executor write the features object
     cut = re.sub(r'\n  statement \{\n    sid += "WriteDataLake".*?\n  \}', "", main, count=1, flags=re.S)

@@ -214,9 +214,11 @@ def test_aws_policies_name_only_buckets_their_tasks_touch(rendered, case):
                 for b in reads_only:
                     ident = next(k for k, v in bucket_ids.items() if v == b)
                     assert not any(f"aws_s3_bucket.{ident}." in r for r in statement["resources"])
+    no_resource_level = {"ssm:GetCommandInvocation"}  # IAM accepts only "*" for these actions
     for doc in docs.values():
         for statement in doc.get("statement", []):
-            assert statement.get("resources") != ["*"]
+            if statement.get("resources") == ["*"]:
+                assert set(statement["actions"]) <= no_resource_level, statement
 
 
 @pytest.mark.parametrize("cloud", ["gcp", "azure"])

@@ -34,6 +34,9 @@ class AzureRenderer(LogicApps):
     orchestrator: ClassVar[str] = (
         "an Azure Logic App (one workflow per pipeline; each action runs after its upstream)"
     )
+    ordering: ClassVar[str] = (
+        "Each task starts when its own inputs are ready (runAfter): independent branches run in parallel."
+    )
     providers: ClassVar[dict[str, tuple[str, str]]] = {
         "archive": ("hashicorp/archive", "~> 2.4"),
         "azurerm": ("hashicorp/azurerm", "~> 4.0"),

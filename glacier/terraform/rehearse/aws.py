@@ -212,10 +212,9 @@ class AwsRehearsal:
         ident, body = found[0]
         identity = self._identity_of(body["role"], f"aws_lambda_function.{ident}")
         code = self._unzip(Path(self.model.template(body["filename"])))
-        layers = self.model._value(body.get("layers", []))
-        paths = [code] + [
-            self._layer(a) / "python" for a in (layers if isinstance(layers, list) else [layers])
-        ]
+        raw = body.get("layers", [])
+        layers = self.model.references(raw) if isinstance(raw, str) else self.model._value(raw)
+        paths = [code] + [self._layer(a) / "python" for a in layers]
         env = self._runtime_env(identity)
         for block in body.get("environment", []):
             env.update({k: str(self.model.template(v)) for k, v in block.get("variables", {}).items()})

@@ -164,6 +164,14 @@ class TerraformModel:
             return label
         return f"{type_}.{name}.{attr}"
 
+    def references(self, text: str) -> list[Any]:
+        """Every reference in an expression (``concat([a.b.arn], var.x)``), resolved, lists flattened."""
+        out: list[Any] = []
+        for m in REFERENCE.finditer(text):
+            value = self.resolve(m.group(0))
+            out.extend(value if isinstance(value, list) else [value])
+        return out
+
     def template(self, text: str) -> Any:
         """A string with ``${...}`` interpolations resolved (a lone ``${ref}`` keeps its type)."""
         whole = re.fullmatch(r"\$\{([^{}]+)\}", text)

@@ -2,7 +2,8 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: Google Cloud Workflows (one workflow per pipeline).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# It runs the tasks level by level: the tasks of one level run in parallel, and a level
+# starts when the whole previous level has finished (a branch can wait for an unrelated task).
 #
 # Tasks bound to provider.local() run in a Cloud Function (2nd gen) generated for their
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
