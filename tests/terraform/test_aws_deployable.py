@@ -85,3 +85,30 @@ def _all_states(states):
         yield state
         for branch in state.get("Branches", []):
             yield from _all_states(branch["States"])
+
+
+def test_gcp_functions_deploy_the_built_source_with_main_py(tmp_path):
+    from tests.helpers import load_example
+
+    export(load_example("example2_heterogeneous").ml_pipeline, tmp_path, cloud="gcp")
+    model = TerraformModel(tmp_path)
+    source = model.resources["google_storage_bucket_object", "source"]
+    assert source["source"].endswith("/build/gcp/source.zip")  # main.py inside: test_packages
+    for ident, fn in model.of_type("google_cloudfunctions2_function").items():
+        storage = fn["build_config"][0]["source"][0]["storage_source"][0]
+        assert storage["object"] == "${google_storage_bucket_object.source.name}", ident
+        assert fn["build_config"][0]["entry_point"] == "http"
+
+
+def test_azure_apps_deploy_the_built_v2_app_with_the_remote_build(tmp_path):
+    from tests.helpers import load_example
+
+    export(load_example("example2_heterogeneous").ml_pipeline, tmp_path, cloud="azure")
+    apps = TerraformModel(tmp_path).of_type("azurerm_linux_function_app")
+    assert apps
+    for ident, app in apps.items():
+        assert app["zip_deploy_file"].endswith("/build/azure/function_app.zip"), ident
+        settings = app["app_settings"]
+        assert (
+            settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "true" and settings["ENABLE_ORYX_BUILD"] == "true"
+        )

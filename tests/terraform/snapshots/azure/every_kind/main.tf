@@ -232,13 +232,15 @@ resource "azurerm_linux_function_app" "local" {
   storage_uses_managed_identity   = true
   https_only                      = true
   public_network_access_enabled   = false
-  zip_deploy_file                 = data.archive_file.code.output_path
+  zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.local.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    ENABLE_ORYX_BUILD                      = "true"
     GLACIER_MEMORY_MB                      = "2048"
+    SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
   tags = var.tags
   identity {
@@ -301,13 +303,15 @@ resource "azurerm_linux_function_app" "fn" {
   storage_uses_managed_identity   = true
   https_only                      = true
   public_network_access_enabled   = false
-  zip_deploy_file                 = data.archive_file.code.output_path
+  zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.fn.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.fn.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    ENABLE_ORYX_BUILD                      = "true"
     GLACIER_MEMORY_MB                      = "2048"
+    SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
   tags = var.tags
   identity {

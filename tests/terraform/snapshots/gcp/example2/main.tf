@@ -80,6 +80,14 @@ resource "google_storage_bucket_object" "code" {
   source = data.archive_file.code.output_path
 }
 
+resource "google_storage_bucket_object" "source" {
+  # The Cloud Functions source `glacier terraform` builds: main.py, the modules,
+  # Glacier vendored and requirements.txt pinned to the exporting environment.
+  name   = format("code/source-%s.zip", filemd5("${path.module}/build/gcp/source.zip"))
+  bucket = google_storage_bucket.glacier_artifacts.name
+  source = "${path.module}/build/gcp/source.zip"
+}
+
 resource "google_storage_bucket_object" "handler" {
   name   = "code/glacier_handler.py"
   bucket = google_storage_bucket.glacier_artifacts.name
@@ -143,7 +151,7 @@ resource "google_cloudfunctions2_function" "local" {
     source {
       storage_source {
         bucket = google_storage_bucket.glacier_artifacts.name
-        object = google_storage_bucket_object.code.name
+        object = google_storage_bucket_object.source.name
       }
     }
   }
@@ -193,7 +201,7 @@ resource "google_cloudfunctions2_function" "lambda" {
     source {
       storage_source {
         bucket = google_storage_bucket.glacier_artifacts.name
-        object = google_storage_bucket_object.code.name
+        object = google_storage_bucket_object.source.name
       }
     }
   }
