@@ -12,7 +12,15 @@ An entry's key is a hash of
 Entries live in a folder (default ``.glacier/cache`` under the working directory;
 ``GLACIER_CACHE_DIR`` or :func:`set_cache_dir` change it), one sub-folder per entry,
 written to a temporary folder and renamed into place, so a reader sees a whole
-entry or none. Lazy outputs are materialised once when stored (a plain scan of local files is
+entry or none. A published entry never changes: a second writer of the same entry
+does nothing, and a task that writes buckets gets one entry per state of what it wrote,
+so several processes can share the folder. A cache that cannot store (a full disk, a
+read-only folder) warns once, naming the folder, and the run goes on.
+
+A hit behaves like a fresh call: every hit hands out its own copy (frames are cloned,
+other values unpickled), so a downstream task that mutates its input changes no entry.
+A value that cannot be copied (a generator, an open file) is not cached: the task runs
+every time, with a warning. Lazy outputs are materialised once when stored (a plain scan of local files is
 kept as its plan: re-reading costs nothing). A task that writes
 buckets is a hit only while the objects it wrote are still there, unchanged.
 Entries also stay in memory for the life of the process (the fast path).
@@ -20,6 +28,8 @@ Entries also stay in memory for the life of the process (the fast path).
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import json
 import os
 import pickle
@@ -28,6 +38,7 @@ import shutil
 import threading
 import time
 import uuid
+import warnings
 import weakref
 from collections import OrderedDict
 from pathlib import Path
@@ -49,7 +60,15 @@ if TYPE_CHECKING:
     from glacier.graph import Node
     from glacier.resources.bucket import Bucket
 
-__all__ = ["TaskCache", "ReadOnlyCache", "default_cache", "cache_dir", "set_cache_dir", "CACHE_ENV"]
+__all__ = [
+    "TaskCache",
+    "ReadOnlyCache",
+    "CacheWarning",
+    "default_cache",
+    "cache_dir",
+    "set_cache_dir",
+    "CACHE_ENV",
+]
 
 #: Environment variable naming the cache folder.
 CACHE_ENV = "GLACIER_CACHE_DIR"
@@ -107,57 +126,107 @@ class TaskCache:
         self.root = Path(root)
         self.memory_items = memory_items
         self.memory_frame_bytes = memory_frame_bytes
-        self._memory: OrderedDict[str, tuple[Any, dict[str, str]]] = OrderedDict()
+        self._memory: OrderedDict[str, tuple[tuple[str, Any], dict[str, str]]] = OrderedDict()
         self._produced: dict[int, tuple[weakref.ref[Any] | Any, str]] = {}
         self._pending: dict[int, str] = {}
         self._lock = threading.RLock()
+        self._warned = False
+        self._refused: set[str] = set()
 
     # -- the runner's interface ----------------------------------------------------------
     def lookup(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
-        """``(True, value)`` when an entry for this call exists, else ``(False, None)``."""
-        key = self.key(node, args, kwargs)
+        """``(True, value)`` when an entry for this call exists, else ``(False, None)``.
+        Every hit hands out its own copy; a cache that cannot be read is a miss."""
+        try:
+            key = self.key(node, args, kwargs)
+        except Exception as exc:
+            self._cannot_use(exc)
+            return False, None
         with self._lock:
             self._pending[id(node)] = key
             held = self._memory.get(key)
             if held is not None:
-                value, writes = held
+                kept, writes = held
                 if self._writes_unchanged(node, writes):
                     self._memory.move_to_end(key)
+                    value = _hand_out(kept)
                     self._register(value, key)
                     return True, value
                 del self._memory[key]
-        loaded = self._load(node, key)
+        try:
+            loaded = self._load(node, key)
+        except Exception as exc:
+            self._cannot_use(exc)
+            return False, None
         if loaded is None:
             return False, None
-        value, writes = loaded
+        kept, writes = loaded
+        value = _hand_out(kept)
         with self._lock:
-            self._remember(key, value, writes)
+            self._remember(key, kept, writes)
+            self._register(value, key)
         return True, value
 
     def store(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> Any:
         """Materialise ``value``, save it under this call's key and return what the
-        runner should pass on (a ``LazyFrame`` over the stored data for lazy outputs)."""
-        with self._lock:
-            key = self._pending.pop(id(node), None)
-        if key is None:
-            key = self.key(node, args, kwargs)
+        runner should pass on (a ``LazyFrame`` over the stored data for lazy outputs).
+
+        A value that cannot be copied (a generator, an open file) is not cached: a hit must
+        behave like a fresh call. A cache that cannot store warns once and the run goes on."""
         plain_scan = _is_local_scan(value) and _scans_a_bucket(value, node)
         if not plain_scan:
-            value = _materialise(value)
-        writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
-        saved = self._save(node, key, value, writes, plan=plain_scan)
-        held = value
+            value = _materialise(value)  # the task's own plan failing is the task's failure
+        kept = ("tree", value) if plain_scan else _keepable(value)
+        if kept is None:
+            self._not_cacheable(node, value)
+            return value
+        try:
+            with self._lock:
+                key = self._pending.pop(id(node), None)
+            if key is None:
+                key = self.key(node, args, kwargs)
+            writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
+            saved = self._save(node, key, value, writes, kept=kept, plan=plain_scan)
+        except Exception as exc:
+            self._cannot_use(exc)
+            return value
         if (
             saved
             and not plain_scan
             and isinstance(value, pl.LazyFrame)
             and value.collect().estimated_size() > self.memory_frame_bytes
         ):
-            held = pl.scan_ipc(self._entry(key) / "value.arrow")  # big: later hits read the file
+            kept = ("tree", pl.scan_ipc(self._entry(key, writes) / "value.arrow"))  # big: hits read the file
+        handed = _hand_out(kept)  # downstream gets its own copy: mutating it changes no entry
         with self._lock:
-            self._remember(key, held, writes)
-            self._register(value, key)
-        return value
+            self._remember(key, kept, writes)
+            self._register(handed, key)
+        return handed
+
+    def _cannot_use(self, exc: BaseException) -> None:
+        """Warn once (per cache folder) that the cache cannot be used; the run goes on."""
+        if self._warned:
+            return
+        self._warned = True
+        warnings.warn(
+            f"the task cache cannot store in {self.root} ({type(exc).__name__}: {exc}); "
+            "the run goes on without it (free some space, or point GLACIER_CACHE_DIR at a writable folder)",
+            CacheWarning,
+            stacklevel=2,
+        )
+
+    def _not_cacheable(self, node: Node, value: Any) -> None:
+        name = node.task.name
+        if name in self._refused:
+            return
+        self._refused.add(name)
+        warnings.warn(
+            f"task {name!r} returned a {type(value).__name__}, which cannot be cached: a cache hit must "
+            "behave like a fresh call, and this value cannot be copied (a generator is consumed once). "
+            "It runs every time; return a list, a dict or a polars frame to cache it",
+            CacheWarning,
+            stacklevel=2,
+        )
 
     # -- keys ------------------------------------------------------------------------------
     def key(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -197,12 +266,11 @@ class TaskCache:
         return digest("value", value_bytes(value))
 
     # -- memory layer ----------------------------------------------------------------------
-    def _remember(self, key: str, value: Any, writes: dict[str, str]) -> None:
-        self._memory[key] = (value, writes)
+    def _remember(self, key: str, kept: tuple[str, Any], writes: dict[str, str]) -> None:
+        self._memory[key] = (kept, writes)
         self._memory.move_to_end(key)
         while len(self._memory) > self.memory_items:
             self._memory.popitem(last=False)
-        self._register(value, key)
 
     def _register(self, value: Any, key: str) -> None:
         for item in (value, *(walk(value) if isinstance(value, (tuple, list, dict)) else ())):
@@ -226,33 +294,49 @@ class TaskCache:
         return True
 
     # -- disk layer ------------------------------------------------------------------------
-    def _entry(self, key: str) -> Path:
-        return self.root / key[:2] / key
+    def _entry(self, key: str, writes: dict[str, str]) -> Path:
+        """An entry's folder. A task that writes buckets gets one entry per state of what it
+        wrote, so an entry is never replaced: once published it stays as it is."""
+        name = key if not writes else f"{key}-{digest(*sorted(f'{u}={f}' for u, f in writes.items()))[:16]}"
+        return self.root / key[:2] / name
 
-    def _load(self, node: Node, key: str) -> tuple[Any, dict[str, str]] | None:
-        entry = self._entry(key)
+    def _load(self, node: Node, key: str) -> tuple[tuple[str, Any], dict[str, str]] | None:
+        now = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
+        entry = self._entry(key, now)
         try:
             meta = json.loads((entry / "meta.json").read_text())
         except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
             return None
         writes = meta.get("writes", {})
-        if not self._writes_unchanged(node, writes):
+        if writes != now:
             return None
         kind = meta["kind"]
         try:
             if kind == "plan":  # a plain scan of local files: the plan is the output
-                return pl.LazyFrame.deserialize(entry / "value.plan", format="binary"), writes
+                return ("tree", pl.LazyFrame.deserialize(entry / "value.plan", format="binary")), writes
             if kind == "lazy":  # stays lazy: read only if a downstream plan needs it
-                return pl.scan_ipc(entry / "value.arrow"), writes
+                return ("tree", pl.scan_ipc(entry / "value.arrow")), writes
             if kind == "frame":
-                return pl.read_ipc(entry / "value.arrow"), writes
-            with open(entry / "value.pkl", "rb") as fh:
-                return pickle.load(fh), writes
+                return ("tree", pl.read_ipc(entry / "value.arrow")), writes
+            return ("pickle", (entry / "value.pkl").read_bytes()), writes
         except Exception:
-            return None  # an unreadable entry is a miss; the next store replaces it
+            return None  # an unreadable entry is a miss
 
-    def _save(self, node: Node, key: str, value: Any, writes: dict[str, str], *, plan: bool = False) -> bool:
-        entry = self._entry(key)
+    def _save(
+        self,
+        node: Node,
+        key: str,
+        value: Any,
+        writes: dict[str, str],
+        *,
+        kept: tuple[str, Any],
+        plan: bool = False,
+    ) -> bool:
+        """Write the entry to a temporary folder and publish it with one rename, which fails
+        when the entry exists (another writer was first): a published entry never changes."""
+        entry = self._entry(key, writes)
+        if entry.exists():
+            return True
         tmp_root = self.root / ".tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
         tmp = tmp_root / f"{key[:16]}-{uuid.uuid4().hex[:12]}"
@@ -267,11 +351,9 @@ class TaskCache:
                 df.write_ipc(tmp / "value.arrow", compression="uncompressed")
             else:
                 kind = "pickle"
-                try:
-                    data = pickle.dumps(value, protocol=5)
-                except Exception:
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    return False  # not picklable: kept in memory only
+                data = kept[1] if kept[0] == "pickle" else _pickled(value)
+                if data is None:
+                    return False  # kept as is in memory (a bucket, a tree of frames): not on disk
                 (tmp / "value.pkl").write_bytes(data)
             meta = {
                 "task": node.task.name,
@@ -282,21 +364,14 @@ class TaskCache:
             }
             (tmp / "meta.json").write_text(json.dumps(meta))
             entry.parent.mkdir(parents=True, exist_ok=True)
-            if entry.exists():  # a stale entry (its written objects changed): swap it out
-                old = tmp_root / f"old-{uuid.uuid4().hex[:12]}"
-                try:
-                    os.rename(entry, old)
-                except OSError:
-                    pass
-                shutil.rmtree(old, ignore_errors=True)
             try:
-                os.rename(tmp, entry)  # atomic: the entry appears whole
+                os.rename(tmp, entry)  # atomic: the entry appears whole, or not at all
             except OSError:
-                shutil.rmtree(tmp, ignore_errors=True)  # another writer won the race
+                if not entry.exists():
+                    raise
             return True
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # gone after a publish; a failed write leaves nothing
 
     # -- housekeeping ------------------------------------------------------------------------
     def clear(self) -> None:
@@ -319,6 +394,54 @@ class TaskCache:
 
     def __repr__(self) -> str:
         return f"TaskCache({str(self.root)!r})"
+
+
+class CacheWarning(UserWarning):
+    """The cache could not store something; the run went on without it."""
+
+
+_KEPT_AS_IS: tuple[type, ...] = (
+    int,
+    float,
+    complex,
+    str,
+    bytes,
+    bool,
+    type(None),
+    decimal.Decimal,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    pl.LazyFrame,
+)
+_COPIED = (pl.DataFrame, pl.Series)
+
+
+def _keepable(value: Any) -> tuple[str, Any] | None:
+    """What the memory layer keeps so that every hit hands out a value that behaves like a
+    fresh call's: frames and immutable values as they are (containers and frames are copied
+    when handed out), anything else as a pickle; ``None`` for a value that cannot be copied."""
+    from glacier.resources.bucket import Bucket
+
+    if all(isinstance(leaf, (*_KEPT_AS_IS, *_COPIED, Bucket)) for leaf in walk(value)):
+        return ("tree", value)
+    data = _pickled(value)
+    return ("pickle", data) if data is not None else None
+
+
+def _pickled(value: Any) -> bytes | None:
+    try:
+        return pickle.dumps(value, protocol=5)
+    except Exception:
+        return None
+
+
+def _hand_out(kept: tuple[str, Any]) -> Any:
+    """A fresh copy of a kept value: new containers, cloned frames (a cheap copy), or unpickled."""
+    kind, data = kept
+    if kind == "pickle":
+        return pickle.loads(data)
+    return rebuild(data, lambda item: item.clone() if isinstance(item, _COPIED) else item)
 
 
 class ReadOnlyCache:

@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from glacier.errors import require
+from glacier.redact import redact_urls
 from glacier.run.main_guard import check_main_guard
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def check_reachable(executor: str, address: str, record: Any, timeout: float = 3
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
         raise PipelineError(
-            f"the Dask scheduler of executor {executor!r} at {address} cannot be reached "
+            f"the Dask scheduler of executor {executor!r} at {redact_urls(address)} cannot be reached "
             f"({type(exc).__name__}: {exc}); check the scheduler is running and the address and "
             "port in DaskConfig(address=...) are right. No task was run.",
             record,

@@ -176,7 +176,7 @@ def test_big_outputs_are_held_as_file_scans(env, monkeypatch):
     mod, _ = load()
     monkeypatch.setattr(default_cache(), "memory_frame_bytes", 0)
     first = mod.cached_etl.run(mode="local").collect()
-    held = [value for value, _ in default_cache()._memory.values()]
+    held = [data for (kind, data), _ in default_cache()._memory.values() if kind == "tree"]
     assert held and all(v.explain().upper().startswith(("IPC SCAN", "PARQUET SCAN")) for v in held)
     mod.CALLS.clear()
     assert mod.cached_etl.run(mode="local").collect().equals(first)
