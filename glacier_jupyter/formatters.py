@@ -8,9 +8,19 @@ from typing import Any
 
 from glacier_jupyter.bridge import in_kernel, widget_classes
 
-__all__ = ["register_formatters", "unregister_formatters", "widget_bundle"]
+__all__ = ["current_cell", "register_formatters", "unregister_formatters", "widget_bundle"]
 
 _TYPES = ("glacier.pipelines.Pipeline", "glacier.provider.Provider")
+_CELL = {"raw": ""}  # the source of the cell running now (IPython's history may not hold it)
+
+
+def _remember_cell(info: Any) -> None:
+    _CELL["raw"] = str(getattr(info, "raw_cell", "") or "")
+
+
+def current_cell() -> str:
+    """The source of the cell running now (empty before the extension saw one)."""
+    return _CELL["raw"]
 
 
 def widget_bundle(obj: Any) -> dict[str, Any] | None:
@@ -46,6 +56,8 @@ def register_formatters(shell: Any) -> None:
     is imported before a pipeline or provider is actually displayed."""
     if not in_kernel(shell):
         return
+    if _remember_cell not in shell.events.callbacks["pre_run_cell"]:
+        shell.events.register("pre_run_cell", _remember_cell)
     fmt = shell.display_formatter.mimebundle_formatter
     for name in _TYPES:
         module, cls = name.rsplit(".", 1)
@@ -53,6 +65,8 @@ def register_formatters(shell: Any) -> None:
 
 
 def unregister_formatters(shell: Any) -> None:
+    if _remember_cell in shell.events.callbacks["pre_run_cell"]:
+        shell.events.unregister("pre_run_cell", _remember_cell)
     fmt = shell.display_formatter.mimebundle_formatter
     for name in _TYPES:
         module, cls = name.rsplit(".", 1)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from glacier.display._html import fmt_uri
 from glacier_jupyter.widgets.payload import _jsonable
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def resource_tree(provider: Provider) -> dict[str, Any]:
                 bucket.name,
                 "bucket",
                 {
-                    "uri": bucket.get_uri(),
+                    "uri": fmt_uri(bucket.get_uri()),
                     "format": bucket.format,
                     "config": type(cfg).__name__ if cfg is not None else None,
                     **({"settings": cfg.public_dict()} if cfg is not None else {}),
