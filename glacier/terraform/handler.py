@@ -21,6 +21,7 @@ import polars as pl
 
 from glacier.graph import substitute
 from glacier import Pipeline
+from glacier.lineage.deployed import task_lineage
 from glacier.terraform.staging import read_output, write_outcome, write_output
 
 MODULES = __MODULES__
@@ -39,9 +40,12 @@ def run_task(pipeline, task, run, staging):
     graph = _pipeline(pipeline).graph
     node = graph[task]
     values = {up: read_output(staging, run, up) for up in node.upstream}
-    result = node.task.call(substitute(node.args, values), substitute(node.kwargs, values))
-    if isinstance(result, pl.LazyFrame):
-        result = result.collect()
+    with task_lineage(graph, task, run, dict(values)) as lineage:  # OpenLineage, when configured
+        result = node.task.call(substitute(node.args, values), substitute(node.kwargs, values))
+        lineage.output(result)
+        if isinstance(result, pl.LazyFrame):
+            result = result.collect()
+            lineage.output(result)
     if isinstance(result, pl.DataFrame):
         write_output(staging, run, task, result)
         return {"task": task, "rows": result.height}

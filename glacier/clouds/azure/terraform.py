@@ -37,6 +37,10 @@ class AzureRenderer(LogicApps):
     orchestrator: ClassVar[str] = (
         "an Azure Logic App (one workflow per pipeline; each action runs after its upstream)"
     )
+    ordering: ClassVar[str] = (
+        "Each task starts when its own inputs are ready (runAfter): independent branches run in parallel;\n"
+        "the tasks of one VM run one after another."
+    )
     providers: ClassVar[dict[str, tuple[str, str]]] = {
         "archive": ("hashicorp/archive", "~> 2.4"),
         "azurerm": ("hashicorp/azurerm", "~> 4.0"),

@@ -39,6 +39,11 @@ def _object(label: str, kind: str, source: str, comment: str) -> Block:
 class GcpRenderer(Workflows):
     cloud: ClassVar[str] = "gcp"
     orchestrator: ClassVar[str] = "Google Cloud Workflows (one workflow per pipeline)"
+    ordering: ClassVar[str] = (
+        "The tasks run in parallel branches cut along the graph's edges; each task starts when its own\n"
+        "inputs are ready (it waits for inputs of other branches by a flag); the tasks of one VM run one\n"
+        "after another."
+    )
     providers: ClassVar[dict[str, tuple[str, str]]] = {
         "archive": ("hashicorp/archive", "~> 2.4"),
         "google": ("hashicorp/google", "~> 6.0"),

@@ -2,7 +2,8 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: an Azure Logic App (one workflow per pipeline; each action runs after its upstream).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# Each task starts when its own inputs are ready (runAfter): independent branches run in parallel;
+# the tasks of one VM run one after another.
 #
 # Tasks bound to provider.local() run in an Azure Function (Linux) generated for their
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.

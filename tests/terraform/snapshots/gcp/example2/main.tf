@@ -2,7 +2,9 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: Google Cloud Workflows (one workflow per pipeline).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# The tasks run in parallel branches cut along the graph's edges; each task starts when its own
+# inputs are ready (it waits for inputs of other branches by a flag); the tasks of one VM run one
+# after another.
 #
 # Tasks bound to provider.local() run in a Cloud Function (2nd gen) generated for their
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
