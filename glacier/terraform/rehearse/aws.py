@@ -289,7 +289,8 @@ class AwsRehearsal:
                 with zipfile.ZipFile(here(words[4])) as zf:
                     zf.extractall(here(words[5]))
             elif words and re.fullmatch(r"python3(\.\d+)?", words[0]) and words[1].endswith(".py"):
-                paths = [here(p) for p in assigns.get("PYTHONPATH", "").split(":") if p]
+                paths = [here(p) for p in assigns.pop("PYTHONPATH", "").split(":") if p]
+                env.update(assigns)
                 script_path = here(words[1])
                 return run_script(
                     [script_path.parent, *paths], script_path, words[2:], env, cwd=root, timeout=3600.0

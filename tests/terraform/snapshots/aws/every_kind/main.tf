@@ -439,6 +439,12 @@ data "aws_iam_policy_document" "local" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.local_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "local" {
@@ -504,6 +510,12 @@ resource "aws_lambda_function" "local" {
   layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -565,6 +577,12 @@ data "aws_iam_policy_document" "fn" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.fn_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "fn" {
@@ -615,6 +633,12 @@ resource "aws_lambda_function" "fn" {
   layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -1149,7 +1173,7 @@ resource "aws_sfn_state_machine" "every_kind" {
           DocumentName = "AWS-RunShellScript"
           InstanceIds  = [aws_instance.box.id]
           Parameters = {
-            "commands.$" = "States.Array(States.Format('mkdir -p /opt/glacier/layer && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/layer.zip /tmp/glacier-layer.zip && python3.11 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3.11 -m zipfile -e /tmp/glacier-layer.zip /opt/glacier/layer && PYTHONPATH=/opt/glacier/layer/python python3.11 /opt/glacier/glacier_handler.py every_kind enrich {} s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs', $$.Execution.Name))"
+            "commands.$" = "States.Array(States.Format('mkdir -p /opt/glacier/layer && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/layer.zip /tmp/glacier-layer.zip && python3.11 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3.11 -m zipfile -e /tmp/glacier-layer.zip /opt/glacier/layer && GLACIER_CLOUD=aws AWS_DEFAULT_REGION=${var.region} PYTHONPATH=/opt/glacier/layer/python python3.11 /opt/glacier/glacier_handler.py every_kind enrich {} s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs', $$.Execution.Name))"
           }
         }
         ResultSelector = {

@@ -292,6 +292,12 @@ data "aws_iam_policy_document" "local" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.local_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "local" {
@@ -357,6 +363,12 @@ resource "aws_lambda_function" "local" {
   layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -412,6 +424,12 @@ data "aws_iam_policy_document" "lambda" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.lambda_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "lambda" {
@@ -462,6 +480,12 @@ resource "aws_lambda_function" "lambda" {
   layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }

@@ -238,7 +238,10 @@ resource "azurerm_linux_function_app" "local" {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
     ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -309,7 +312,10 @@ resource "azurerm_linux_function_app" "fn" {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.fn.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
     ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -630,7 +636,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_load" {
         pipeline = "every_kind"
         task     = "load"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"
@@ -654,7 +660,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_clean" {
         pipeline = "every_kind"
         task     = "clean"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type     = "exponential"
@@ -680,7 +686,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_enrich" {
       body = {
         commandId = "RunShellScript"
         script = [
-          "az login --identity --client-id ${azurerm_user_assigned_identity.box.client_id} && az storage blob download --auth-mode login --account-name ${var.storage_account_name} -c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} az://glacier-artifacts/runs",
+          "az login --identity --client-id ${azurerm_user_assigned_identity.box.client_id} && az storage blob download --auth-mode login --account-name ${var.storage_account_name} -c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs",
         ]
       }
       authentication = {
@@ -716,7 +722,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_aggregate" {
               pipeline = "every_kind"
               task     = "aggregate"
               run      = "@{workflow().run.name}"
-              staging  = "az://glacier-artifacts/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -816,7 +822,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_score" {
               pipeline = "every_kind"
               task     = "score"
               run      = "@{workflow().run.name}"
-              staging  = "az://glacier-artifacts/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -913,7 +919,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_publish" {
         pipeline = "every_kind"
         task     = "publish"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"

@@ -221,6 +221,10 @@ resource "google_cloudfunctions2_function" "local" {
     service_account_email          = google_service_account.local.email
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
+    environment_variables = {
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
+    }
   }
 }
 
@@ -271,6 +275,10 @@ resource "google_cloudfunctions2_function" "fn" {
     service_account_email          = google_service_account.fn.email
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
+    environment_variables = {
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
+    }
   }
 }
 

@@ -163,6 +163,10 @@ resource "google_cloudfunctions2_function" "local" {
     service_account_email          = google_service_account.local.email
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
+    environment_variables = {
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
+    }
   }
 }
 
@@ -213,6 +217,10 @@ resource "google_cloudfunctions2_function" "lambda" {
     service_account_email          = google_service_account.lambda.email
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
+    environment_variables = {
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
+    }
   }
 }
 
