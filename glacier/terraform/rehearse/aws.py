@@ -125,6 +125,8 @@ class AwsRehearsal:
                     "(glacier terraform ... --out) before rehearsing"
                 )
             s3.upload_file(str(source), bucket, self.model.template(body["key"]))
+        for ident in self.model.of_type("aws_lambda_layer_version"):  # Lambda publishes layers at apply
+            self._layer(self.model.resolve(f"aws_lambda_layer_version.{ident}.arn"))
         iam = self._client("iam")
         for ident, body in self.model.of_type("aws_iam_role_policy").items():
             role = self.model.template(body["role"])
