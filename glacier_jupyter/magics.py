@@ -179,12 +179,12 @@ def _run(magics: GlacierMagics, args: Any) -> Any:
         raise
     if live is not None:
         live.finish(pipeline.last_run)
-        from glacier_jupyter.live import value_is_shown
-
-        if isinstance(result, pl.LazyFrame) and value_is_shown("run"):
-            return result.collect()  # the result's table, not polars' query plan
     elif not in_kernel(magics.shell) and pipeline.last_run is not None:
         print(pipeline.last_run.summary())
+    from glacier_jupyter.live import value_is_shown
+
+    if isinstance(result, pl.LazyFrame) and value_is_shown("run"):
+        return result.collect()  # shown as the result's table, not as polars' query plan
     return result
 
 
