@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
-from glacier.clouds.deployed import deployed_config
 from glacier.clouds.registry import get_backend
 from glacier.config.providers import LocalConfig, ProviderConfig
 from glacier.display.protocol import Displayable
@@ -15,7 +15,12 @@ if TYPE_CHECKING:
     from glacier.resources.bucket import Bucket
     from glacier.resources.executor import Executor
 
-__all__ = ["Provider"]
+__all__ = ["Provider", "DEPLOYED_CLOUD"]
+
+#: Set by the generated Terraform on every deployed task: the cloud the task runs on. A module
+#: exported to another cloud (re-targeted) then builds that cloud's provider, so every bucket
+#: names the bucket the Terraform created there.
+DEPLOYED_CLOUD = "GLACIER_CLOUD"
 
 
 class Provider(Displayable):
@@ -25,8 +30,9 @@ class Provider(Displayable):
     ----------
     config : LocalConfig | AwsConfig | GcpConfig | AzureConfig, optional
         Decides where data lives and where code runs. ``None`` means ``LocalConfig()``.
-        Deployed code runs with the deployment's config instead (the generated Terraform
-        sets ``GLACIER_PROVIDER_CONFIG``; see ``glacier.clouds.deployed``).
+        A deployed task on another cloud (``GLACIER_CLOUD``, set by the generated Terraform)
+        uses that cloud's config instead, and its buckets' and executors' configs as the
+        export translated them.
 
     Examples
     --------
@@ -43,15 +49,11 @@ class Provider(Displayable):
                 "Provider(config=...) takes LocalConfig, AwsConfig, GcpConfig or AzureConfig, "
                 f"not {type(config).__name__}"
             )
-        deployed = deployed_config()
-        #: The cloud the module was written for, when a deployment re-targets it
-        #: (``GLACIER_PROVIDER_CONFIG`` names another cloud's config); else ``None``.
-        self.written_for: str | None = None
-        self._written: Any = None
-        if deployed is not None:
-            if deployed.cloud != config.cloud:
-                self.written_for, self._written = config.cloud, get_backend(config)
-            config = deployed
+        deployed = os.environ.get(DEPLOYED_CLOUD)
+        #: the config the module wrote, when a deployment on another cloud replaced it
+        self.source_config: ProviderConfig | None = None
+        if deployed and deployed != config.cloud:
+            self.source_config, config = config, _deployed_config(deployed)
         self.config = config
         self._backend = get_backend(config)
         self._buckets: list[Bucket] = []
@@ -67,10 +69,10 @@ class Provider(Displayable):
         """A storage resource: ``path`` inside ``bucket`` (a file, glob or folder)."""
         from glacier.resources.bucket import Bucket
 
-        if self.written_for is not None and config is not None:
+        if self.source_config is not None and config is not None:
             from glacier.clouds.deployed import storage_config
 
-            config = storage_config(config, self.cloud, f"bucket {bucket!r}")
+            config = storage_config(config, self.cloud, f"bucket {bucket!r}")  # as the export translated it
         resource = Bucket(self, bucket, path, config=config)
         self._buckets = [b for b in self._buckets if b.name != resource.name]
         self._buckets.append(resource)
@@ -96,12 +98,13 @@ class Provider(Displayable):
     def _executor(self, kind: str, config: Any, name: str | None) -> Executor:
         from glacier.resources.executor import Executor
 
-        if self.written_for is not None:  # deployed elsewhere: the config as the export re-targeted it
+        if self.source_config is not None:  # deployed elsewhere: the config as the export translated it
             from glacier.clouds.deployed import execution_config
 
-            default = config if kind == "local" else self._written.check_execution_config(kind, config)
-            name = self._name(kind, default, name)
-            config, known = execution_config(kind, config, self.cloud, self.written_for, f"executor {name!r}")
+            source = self.source_config
+            written = config if kind == "local" else get_backend(source).check_execution_config(kind, config)
+            name = self._name(kind, written, name)  # named as where the module was written
+            config, known = execution_config(kind, config, self.cloud, source.cloud, f"executor {name!r}")
             checked = (
                 config if not known or kind == "local" else self._backend.check_execution_config(kind, config)
             )
@@ -167,3 +170,16 @@ def _snake(name: str) -> str:
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
+
+
+def _deployed_config(cloud: str) -> ProviderConfig:
+    """The provider config of a deployed task on ``cloud``: its defaults read the standard
+    variables of the runtime (``AWS_REGION``, ``GOOGLE_CLOUD_PROJECT``, ``AZURE_STORAGE_ACCOUNT``)."""
+    from glacier.config.providers import AwsConfig, AzureConfig, GcpConfig
+
+    configs: dict[str, type[ProviderConfig]] = {"aws": AwsConfig, "gcp": GcpConfig, "azure": AzureConfig}
+    if cloud not in configs:
+        raise ConfigError(
+            f"{DEPLOYED_CLOUD}={cloud!r} names no cloud Glacier deploys to: use aws, gcp or azure"
+        )
+    return configs[cloud]()

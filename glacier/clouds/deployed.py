@@ -1,67 +1,23 @@
-"""The provider config of a deployment: what a module's ``Provider`` uses once deployed.
+"""What a deployed module's configs become on the cloud it was exported to.
 
-The generated Terraform sets ``GLACIER_PROVIDER_CONFIG`` on every function, VM and cluster
-it creates, to the JSON of the target cloud's provider config (``{"cloud": "gcp",
-"project_id": ..., "region": ...}``; never a secret: deployed code uses the identity the
-Terraform gives it). ``Provider`` honours it, so a module written with ``AwsConfig`` and
-exported to Google Cloud reads and writes the generated GCS buckets once deployed: every
-``Provider`` of the module takes the deployment's config, and the storage and execution
-configs given to its buckets and executors are re-targeted as the export re-targeted them.
-
-Examples
---------
->>> import os
->>> os.environ[ENV] = '{"cloud": "gcp", "project_id": "my-project"}'  # doctest: +SKIP
->>> Provider(config=AwsConfig()).cloud  # doctest: +SKIP
-'gcp'
+The generated Terraform sets ``GLACIER_CLOUD`` on every function, VM and cluster task
+(``glacier.provider.DEPLOYED_CLOUD``), with the cloud's standard variables
+(``GOOGLE_CLOUD_PROJECT``, ``AZURE_STORAGE_ACCOUNT``, ...). A ``Provider`` written for
+another cloud then builds the deployment cloud's provider, and the storage and execution
+configs given to its buckets and executors are translated as the export translated them
+(an ``S3Config(storage_class="STANDARD_IA")`` bucket is a cool-tier blob container on Azure).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from glacier.errors import ConfigError
 
 if TYPE_CHECKING:
-    from glacier.config import ExecutionConfig, ProviderConfig, StorageConfig
+    from glacier.config import ExecutionConfig, StorageConfig
 
-__all__ = ["ENV", "deployed_config", "config_json", "storage_config", "execution_config"]
-
-#: The environment variable the generated Terraform sets on deployed code.
-ENV = "GLACIER_PROVIDER_CONFIG"
-
-
-def _config_types() -> dict[str, type[ProviderConfig]]:
-    from glacier.clouds.registry import registry
-
-    return {config_type.cloud: config_type for config_type in registry}
-
-
-def deployed_config() -> ProviderConfig | None:
-    """The provider config ``GLACIER_PROVIDER_CONFIG`` names, or ``None`` when it is not set."""
-    raw = os.environ.get(ENV, "").strip()
-    if not raw:
-        return None
-    types = _config_types()
-    example = '{"cloud": "gcp", "project_id": "my-project", "region": "us-central1"}'
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ConfigError(f"{ENV} is not JSON: give a provider config such as {example}") from None
-    if not isinstance(data, dict) or data.get("cloud") not in types:
-        raise ConfigError(
-            f"{ENV} must be a JSON object whose 'cloud' is one of {', '.join(sorted(types))}, "
-            f"for example {example}"
-        )
-    fields = {k: v for k, v in data.items() if k != "cloud"}
-    return types[data["cloud"]](**fields)
-
-
-def config_json(cloud: str, **fields: Any) -> dict[str, Any]:
-    """The value of ``GLACIER_PROVIDER_CONFIG`` for ``cloud`` (a dict the renderers ``jsonencode``)."""
-    return {"cloud": cloud, **fields}
+__all__ = ["storage_config", "execution_config"]
 
 
 def storage_config(config: StorageConfig | None, cloud: str, where: str) -> StorageConfig | None:

@@ -2,10 +2,9 @@
 an orchestrator polls (``STAGING/RUN/NODE.outcome.json``).
 
 The staging URI comes from the orchestrator (``s3://BUCKET/runs``, ``gs://BUCKET/runs``,
-``abfs://CONTAINER@ACCOUNT.dfs.core.windows.net/runs``, or a local folder). Object stores are
-read and written through Glacier's own storage layer, with the deployment's provider config
-(``GLACIER_PROVIDER_CONFIG``) when it names the same cloud, else that cloud's defaults from the
-environment: the same credentials, endpoints and atomic uploads as every bucket.
+``abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/runs``, or a local folder). Object stores are
+read and written through Glacier's own storage layer, with the cloud's defaults read from the
+task's environment: the same credentials, endpoints and atomic uploads as every bucket.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ def _split(staging: str) -> tuple[str, str, str, str | None]:
     if scheme not in _CLOUD:
         raise ConfigError(
             f"staging URI {staging!r} is not one Glacier deploys: use s3://BUCKET/PREFIX, "
-            "gs://BUCKET/PREFIX or abfs://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX"
+            "gs://BUCKET/PREFIX or abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX"
         )
     head, _, prefix = rest.partition("/")
     account = None
@@ -46,13 +45,11 @@ def _split(staging: str) -> tuple[str, str, str, str | None]:
 
 
 def _provider(cloud: str, account: str | None) -> Any:
-    from glacier.clouds.deployed import deployed_config
+    """The staging cloud's provider: its defaults, read from the task's environment."""
     from glacier.clouds.registry import registry
     from glacier.provider import Provider
 
-    config = deployed_config()
-    if config is None or config.cloud != cloud:
-        config = next(t for t in registry if t.cloud == cloud)()
+    config = next(t for t in registry if t.cloud == cloud)()
     if account and getattr(config, "storage_account", None) != account:
         config = config.model_copy(update={"storage_account": account})
     return Provider(config=config)

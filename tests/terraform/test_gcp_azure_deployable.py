@@ -11,8 +11,8 @@ import pytest
 from glacier import Provider
 from glacier.clouds.registry import cloud_named
 from glacier.config import AwsConfig, CloudFunctionConfig, DaskConfig, EC2Config, LambdaConfig, S3Config
-from glacier.errors import ConfigError
 from glacier.terraform import export
+from glacier.terraform.hcl import Raw
 from glacier.terraform.plan import build_plan
 from glacier.terraform.rehearse.model import TerraformModel
 from tests.terraform import tf_pipelines
@@ -51,11 +51,6 @@ def _walk(value):
             yield from _walk(v)
 
 
-def _text(value):
-    """An HCL string as written (python-hcl2 keeps the escapes)."""
-    return value.replace('\\"', '"')
-
-
 def _steps(definition):
     """GCP: ``{step name: body}`` of every step, at any depth."""
     out = {}
@@ -67,10 +62,11 @@ def _steps(definition):
 
 
 # -- the deployed module knows its cloud -----------------------------------------------------
-def test_a_module_written_for_aws_runs_with_the_deployments_config(monkeypatch):
-    monkeypatch.setenv("GLACIER_PROVIDER_CONFIG", '{"cloud": "gcp", "project_id": "my-project"}')
+def test_a_retargeted_module_keeps_its_configs_as_the_export_translated_them(monkeypatch):
+    monkeypatch.setenv("GLACIER_CLOUD", "gcp")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "my-project")
     provider = Provider(config=AwsConfig(region="us-east-1"))
-    assert provider.cloud == "gcp" and provider.written_for == "aws"
+    assert provider.cloud == "gcp" and provider.config.project_id == "my-project"
     bucket = provider.bucket(
         bucket="data-lake", path="raw/x.parquet", config=S3Config(storage_class="STANDARD_IA")
     )
@@ -83,38 +79,31 @@ def test_a_module_written_for_aws_runs_with_the_deployments_config(monkeypatch):
     assert isinstance(provider.cluster(config=DaskConfig()).config, DaskConfig)  # never exported: kept
 
 
-def test_a_bad_deployment_config_is_one_clear_error(monkeypatch):
-    monkeypatch.setenv("GLACIER_PROVIDER_CONFIG", "gcp")
-    with pytest.raises(ConfigError, match="GLACIER_PROVIDER_CONFIG is not JSON"):
-        Provider(config=AwsConfig())
-    monkeypatch.setenv("GLACIER_PROVIDER_CONFIG", '{"cloud": "ibm"}')
-    with pytest.raises(ConfigError, match="'cloud' is one of"):
-        Provider(config=AwsConfig())
-
-
-def test_every_deployed_gcp_task_gets_the_target_provider_config(exported):
+def test_every_deployed_gcp_task_is_told_its_cloud_and_project(exported):
     _, model, _, folder = exported["gcp"]
-    want = '{"cloud":"gcp","project_id":"${var.project_id}","region":"${var.region}"}'
+    want = {"GLACIER_CLOUD": "gcp", "GOOGLE_CLOUD_PROJECT": "${var.project_id}"}
     for ident, fn in model.of_type("google_cloudfunctions2_function").items():
-        assert _text(fn["service_config"][0]["environment_variables"]["GLACIER_PROVIDER_CONFIG"]) == want, (
-            ident
-        )
-    (vm,) = model.of_type("google_compute_instance").values()
-    assert _text(vm["metadata"]["glacier-provider-config"]) == want
+        assert fn["service_config"][0]["environment_variables"] == want, ident
     job = model.resources["databricks_job", "dbx"]
-    assert _text(job["job_cluster"][0]["new_cluster"][0]["spark_env_vars"]["GLACIER_PROVIDER_CONFIG"]) == want
+    assert job["job_cluster"][0]["new_cluster"][0]["spark_env_vars"] == want
     steps = _steps(_definition(exported, "gcp"))
     args = steps["aggregate"]["args"]["body"]["job"]["pysparkJob"]["args"]
-    assert json.loads(str(args[-1])) == "GLACIER_PROVIDER_CONFIG=" + want  # an HCL string
+    assert args[-2:] == ["GLACIER_CLOUD=gcp", Raw('"GOOGLE_CLOUD_PROJECT=${var.project_id}"')]
+    startup = (folder / "scripts" / "gcp_vm_startup.sh").read_text()
+    assert "export GLACIER_CLOUD=gcp GOOGLE_CLOUD_PROJECT=" in startup
 
 
-def test_every_deployed_azure_task_gets_the_target_provider_config(exported):
+def test_every_deployed_azure_task_is_told_its_cloud_account_and_identity(exported):
     _, model, _, folder = exported["azure"]
-    want = '{"cloud":"azure","storage_account":"${var.storage_account_name}","location":"${var.location}"}'
     for ident, app in model.of_type("azurerm_linux_function_app").items():
         settings = app["app_settings"]
-        assert _text(settings["GLACIER_PROVIDER_CONFIG"]) == want, ident
+        assert settings["GLACIER_CLOUD"] == "azure", ident
+        assert settings["AZURE_STORAGE_ACCOUNT"] == "${var.storage_account_name}"
         assert settings["AZURE_CLIENT_ID"] == f"${{azurerm_user_assigned_identity.{ident}.client_id}}"
+    job = model.resources["databricks_job", "dbx"]
+    assert job["job_cluster"][0]["new_cluster"][0]["spark_env_vars"]["GLACIER_CLOUD"] == "azure"
+    script = (folder / "scripts" / "azure_vm_task.sh").read_text()
+    assert 'GLACIER_CLOUD=azure AZURE_STORAGE_ACCOUNT="$GLACIER_ACCOUNT" AZURE_CLIENT_ID=' in script
 
 
 # -- staging, VMs ----------------------------------------------------------------------------
@@ -129,7 +118,7 @@ def test_azure_staging_uri_names_the_storage_account(exported):
         assert bodies, ident
         for body in bodies:
             assert str(body["staging"]) == (
-                '"abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"'
+                '"abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"'
             )
 
 
@@ -156,7 +145,7 @@ def test_azure_vms_allow_run_command_and_report_their_outcome(exported):
     assert vm["allow_extension_operations"] is True
     scope = _definition(exported, "azure")["enrich"]["actions"]
     script = str(scope["enrich_start"]["inputs"]["body"]["script"])
-    assert "GLACIER_TASK='every_kind enrich @{workflow().run.name} abfs://" in script
+    assert "GLACIER_TASK='every_kind enrich @{workflow().run.name} abfss://" in script
     assert "azure_vm_task.sh" in script
     text = (folder / "scripts" / "azure_vm_task.sh").read_text()
     assert " az " not in text  # no Azure CLI on the image: the metadata service and curl
@@ -195,16 +184,7 @@ def test_databricks_jobs_install_glacier_and_the_pinned_requirements(exported, c
 
 
 # -- functions -------------------------------------------------------------------------------
-def test_gcp_functions_deploy_the_built_source_with_main_py(exported):
-    _, model, _, _ = exported["gcp"]
-    source = model.resources["google_storage_bucket_object", "source"]
-    assert source["source"].endswith("/build/gcp/source.zip")
-    for fn in model.of_type("google_cloudfunctions2_function").values():
-        storage = fn["build_config"][0]["source"][0]["storage_source"][0]
-        assert storage["object"] == "${google_storage_bucket_object.source.name}"
-
-
-def test_azure_needs_no_shared_key_and_installs_its_requirements(exported):
+def test_azure_needs_no_shared_key_from_the_machine_running_terraform(exported):
     _, model, _, _ = exported["azure"]
     account = model.resources["azurerm_storage_account", "data"]
     assert account["shared_access_key_enabled"] is False and "queue_properties" not in account
@@ -212,10 +192,6 @@ def test_azure_needs_no_shared_key_and_installs_its_requirements(exported):
     assert set(blobs) == {"code", "deps"}  # only what the VM downloads, by the deployer's Entra ID role
     for blob in blobs.values():
         assert blob["depends_on"] == ["${azurerm_role_assignment.deployer_artifacts}"]
-    for app in model.of_type("azurerm_linux_function_app").values():
-        assert app["zip_deploy_file"].endswith("/build/azure/function_app.zip")
-        assert app["app_settings"]["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "true"
-        assert app["app_settings"]["ENABLE_ORYX_BUILD"] == "true"
 
 
 def test_azure_network_access_matches_how_deploy_and_the_logic_app_reach_it(exported):

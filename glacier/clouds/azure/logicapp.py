@@ -19,11 +19,9 @@ A task runs after its own inputs (``runAfter``); a VM's tasks also run one after
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from glacier.clouds.azure.scripts import VM_TASK_FILE, VM_VALUES
-from glacier.clouds.deployed import config_json
 from glacier.config.execution import AzureFunctionConfig, AzureVMConfig, DatabricksConfig
 from glacier.config.storage import AzureBlobConfig
 from glacier.terraform.base import Renderer, ref
@@ -31,22 +29,22 @@ from glacier.terraform.hcl import Attr, Block, Call, Raw, template
 from glacier.terraform.plan import Flow, Step
 from glacier.terraform.schedule import vm_order
 
-__all__ = ["LogicApps", "PROVIDER_JSON", "provider_config", "STAGING"]
+__all__ = ["LogicApps", "STAGING", "deployed_env"]
 
-#: Where tasks hand frames to each other: the artifacts container, the account named.
-STAGING = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
-#: ``GLACIER_PROVIDER_CONFIG`` of every deployed Azure task (a Terraform template).
-PROVIDER_JSON = json.dumps(
-    config_json("azure", storage_account="${var.storage_account_name}", location="${var.location}"),
-    separators=(",", ":"),
-)
+#: Where tasks pass frames: the artifacts container, with its storage account.
+STAGING = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
 #: Seconds between two polls of a task's outcome.
 POLL = 30
 
 
-def provider_config() -> Raw:
-    """:data:`PROVIDER_JSON` as an HCL string."""
-    return template(PROVIDER_JSON)
+def deployed_env() -> dict[str, Any]:
+    """What every deployed Azure task is told: its cloud (``GLACIER_CLOUD``: a module written
+    for another cloud builds an Azure provider) and its storage account."""
+    return {
+        "AZURE_STORAGE_ACCOUNT": ref("var.storage_account_name"),
+        "AZURE_STORAGE_ACCOUNT_NAME": ref("var.storage_account_name"),
+        "GLACIER_CLOUD": "azure",
+    }
 
 
 def _iso(seconds: int) -> str:
@@ -125,7 +123,6 @@ class LogicApps(Renderer[AzureBlobConfig, AzureFunctionConfig, AzureVMConfig, Da
             f"{flow.pipeline} {step.node} @{{workflow().run.name}} {STAGING}",
             "${var.storage_account_name}",
             f"${{azurerm_user_assigned_identity.{ex.ident}.client_id}}",
-            PROVIDER_JSON,
             "${azurerm_storage_blob.code.name}",
             "${azurerm_storage_blob.deps.name}",
         ), strict=True))  # fmt: skip

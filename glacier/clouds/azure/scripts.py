@@ -2,7 +2,8 @@
 
 Written to ``scripts/azure_vm_task.sh`` of the Terraform folder. The Logic App puts the
 task's values in front of it as shell assignments (``GLACIER_TASK``, ``GLACIER_ACCOUNT``,
-``GLACIER_CLIENT_ID``, ``GLACIER_PROVIDER_CONFIG``, ``GLACIER_CODE``, ``GLACIER_DEPS``).
+``GLACIER_CLIENT_ID``, ``GLACIER_CODE``, ``GLACIER_DEPS``); the task runs with
+``GLACIER_CLOUD=azure``, the account and the VM's managed identity.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ VM_VALUES = (
     "GLACIER_TASK",
     "GLACIER_ACCOUNT",
     "GLACIER_CLIENT_ID",
-    "GLACIER_PROVIDER_CONFIG",
     "GLACIER_CODE",
     "GLACIER_DEPS",
 )
@@ -58,7 +58,7 @@ if get "$GLACIER_CODE" "$W/code.zip" 2>> "$W/stderr" && get "$GLACIER_DEPS" "$W/
   want=$(cat "$W/deps/.python-version")
   have=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   if [ "$want" = "$have" ]; then
-    GLACIER_PROVIDER_CONFIG="$GLACIER_PROVIDER_CONFIG" AZURE_CLIENT_ID="$GLACIER_CLIENT_ID" \
+    GLACIER_CLOUD=azure AZURE_STORAGE_ACCOUNT="$GLACIER_ACCOUNT" AZURE_CLIENT_ID="$GLACIER_CLIENT_ID" \
       PYTHONPATH="$W/code:$W/deps" python3 "$W/code/glacier_handler.py" "$@" 2>> "$W/stderr"
     rc=$?
   else

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from glacier.clouds.azure.logicapp import LogicApps, provider_config
+from glacier.clouds.azure.logicapp import LogicApps, deployed_env
 from glacier.clouds.azure.package import FUNCTION_APP, host_json
 from glacier.clouds.azure.scripts import VM_TASK, VM_TASK_FILE
-from glacier.clouds.deployed import ENV
 from glacier.config.execution import AzureFunctionConfig, AzureVMConfig, DatabricksConfig
 from glacier.config.storage import AzureBlobConfig
 from glacier.errors import ConfigError
@@ -400,7 +399,7 @@ class AzureRenderer(LogicApps):
                     "AzureWebJobsStorage__credential": "managedidentity",
                     "AZURE_CLIENT_ID": ref(f"azurerm_user_assigned_identity.{n}.client_id"),
                     "ENABLE_ORYX_BUILD": "true",
-                    ENV: provider_config(),
+                    **deployed_env(),
                     "GLACIER_MEMORY_MB": str(cfg.memory),
                     "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",
                 },
@@ -486,7 +485,7 @@ class AzureRenderer(LogicApps):
         ]
 
     def databricks_node(self, ex: ExecutorSpec, cluster: Block) -> None:
-        cluster.attr("spark_env_vars", {ENV: provider_config()})
+        cluster.attr("spark_env_vars", deployed_env())
 
     def extra_files(self) -> dict[str, str]:
         timeout = max((e.config.timeout for e in self.functions()), default=600)

@@ -2,8 +2,9 @@
 and the Dataproc initialization action. Written to ``scripts/`` of the Terraform folder.
 
 Both read what they need from instance metadata (``glacier-code``, ``glacier-deps``: the
-``gs://`` URIs of the code and dependency archives; ``glacier-task``; ``glacier-provider-config``),
-so the scripts themselves never change with the code.
+``gs://`` URIs of the code and dependency archives; ``glacier-task``),
+so the scripts themselves never change with the code. The task runs with ``GLACIER_CLOUD=gcp``
+and the project from the metadata server.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ VM_STARTUP = r"""#!/bin/bash
 # pipeline code (glacier-code), records how it ended in STAGING/RUN/TASK.outcome.json (the
 # workflow reads it: a failed task fails the run) and powers the VM off.
 M=http://metadata.google.internal/computeMetadata/v1/instance/attributes
+P=http://metadata.google.internal/computeMetadata/v1/project/project-id
 G=$GLACIER_HOME
 [ -n "$G" ] || G=/opt/glacier
 meta() { curl -sf -H "Metadata-Flavor: Google" "$M/$1"; }
 TASK=$(meta glacier-task) || { shutdown -h now; exit 0; }
 set -- $TASK
-export GLACIER_PROVIDER_CONFIG="$(meta glacier-provider-config)"
+export GLACIER_CLOUD=gcp GOOGLE_CLOUD_PROJECT="$(curl -sf -H "Metadata-Flavor: Google" "$P")"
 rm -rf "$G" && mkdir -p "$G" && : > "$G/stderr"
 rc=1
 if gsutil -q cp "$(meta glacier-code)" "$G/code.zip" 2>> "$G/stderr" &&

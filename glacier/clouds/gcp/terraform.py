@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from glacier.clouds.deployed import ENV
 from glacier.clouds.gcp.scripts import DATAPROC_INIT, DATAPROC_INIT_FILE, VM_STARTUP, VM_STARTUP_FILE
-from glacier.clouds.gcp.workflows import HTTP_LIMIT, VM_METADATA, Workflows, provider_config
+from glacier.clouds.gcp.workflows import HTTP_LIMIT, VM_METADATA, Workflows, deployed_env
 from glacier.config.execution import (
     CloudFunctionConfig,
     ComputeEngineConfig,
@@ -304,18 +303,17 @@ class GcpRenderer(Workflows):
             Attr("service_account_email", ref(f"google_service_account.{ex.ident}.email")),
             Attr("ingress_settings", "ALLOW_INTERNAL_ONLY"),
             Attr("all_traffic_on_latest_revision", True),
-            Attr("environment_variables", {ENV: provider_config()}),
+            Attr("environment_variables", deployed_env()),
         )
         return [fn]
 
     def vm_metadata(self, ident: str) -> dict[str, Any]:
-        """The metadata of a task VM: hardening, where the code and dependencies are, the
-        provider config (the workflow adds the start-up script and the task)."""
+        """The metadata of a task VM: hardening, and where the code and dependencies are
+        (the workflow adds the start-up script and the task)."""
         return {
             **VM_METADATA,
             "glacier-code": template(f"gs://${{{ART}}}/${{google_storage_bucket_object.code.name}}"),
             "glacier-deps": template(f"gs://${{{ART}}}/${{google_storage_bucket_object.deps.name}}"),
-            "glacier-provider-config": provider_config(),
         }
 
     vm_script = VM_STARTUP_FILE
@@ -399,7 +397,7 @@ class GcpRenderer(Workflows):
         cluster.block("gcp_attributes").attr(
             "google_service_account", ref(f"google_service_account.{ex.ident}.email")
         )
-        cluster.attr("spark_env_vars", {ENV: provider_config()})
+        cluster.attr("spark_env_vars", deployed_env())
 
     def extra_files(self) -> dict[str, str]:
         files = {}

@@ -20,10 +20,8 @@ How each kind of task is run and checked:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from glacier.clouds.deployed import ENV, config_json
 from glacier.config.execution import CloudFunctionConfig, ComputeEngineConfig, DataprocConfig
 from glacier.config.storage import GCSConfig
 from glacier.errors import ConfigError
@@ -32,7 +30,7 @@ from glacier.terraform.hcl import Raw, template
 from glacier.terraform.plan import Flow, Step
 from glacier.terraform.schedule import chains, vm_order, waits
 
-__all__ = ["Workflows", "HTTP_LIMIT", "MAX_BRANCHES", "VM_METADATA", "PROVIDER_JSON", "provider_config"]
+__all__ = ["Workflows", "HTTP_LIMIT", "MAX_BRANCHES", "VM_METADATA", "deployed_env"]
 
 #: Workflows' longest HTTP call (seconds).
 HTTP_LIMIT = 1800
@@ -44,15 +42,10 @@ ARTIFACTS = "google_storage_bucket.glacier_artifacts.name"
 VM_METADATA = {"block-project-ssh-keys": "true", "enable-oslogin": "true", "serial-port-enable": "false"}
 
 
-#: ``GLACIER_PROVIDER_CONFIG`` of every deployed GCP task (a Terraform template): its ``GcpConfig``.
-PROVIDER_JSON = json.dumps(
-    config_json("gcp", project_id="${var.project_id}", region="${var.region}"), separators=(",", ":")
-)
-
-
-def provider_config() -> Raw:
-    """:data:`PROVIDER_JSON` as an HCL string."""
-    return template(PROVIDER_JSON)
+def deployed_env() -> dict[str, Any]:
+    """What every deployed GCP task is told: its cloud (``GLACIER_CLOUD``: a module written for
+    another cloud builds a GCP provider) and its project."""
+    return {"GLACIER_CLOUD": "gcp", "GOOGLE_CLOUD_PROJECT": ref("var.project_id")}
 
 
 def _outcome_get(node: str, result: str) -> dict[str, Any]:
@@ -189,8 +182,8 @@ class Workflows(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, Da
             "pysparkJob": {
                 "mainPythonFileUri": template(f"gs://${{{ARTIFACTS}}}/code/glacier_handler.py"),
                 "pythonFileUris": [template(f"gs://${{{ARTIFACTS}}}/${{google_storage_bucket_object.code.name}}")],
-                "args": [flow.pipeline, step.node, "${run}", "${staging}",
-                         template(f"{ENV}={PROVIDER_JSON}")],
+                "args": [flow.pipeline, step.node, "${run}", "${staging}", "GLACIER_CLOUD=gcp",
+                         template("GOOGLE_CLOUD_PROJECT=${var.project_id}")],
             },
         }  # fmt: skip
         call = {

@@ -9,7 +9,8 @@
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "azurerm" {
   subscription_id     = var.subscription_id
@@ -269,7 +270,9 @@ resource "azurerm_linux_function_app" "local" {
     AzureWebJobsStorage__credential        = "managedidentity"
     AZURE_CLIENT_ID                        = azurerm_user_assigned_identity.local.client_id
     ENABLE_ORYX_BUILD                      = "true"
-    GLACIER_PROVIDER_CONFIG                = "{\"cloud\":\"azure\",\"storage_account\":\"${var.storage_account_name}\",\"location\":\"${var.location}\"}"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -350,7 +353,9 @@ resource "azurerm_linux_function_app" "fn" {
     AzureWebJobsStorage__credential        = "managedidentity"
     AZURE_CLIENT_ID                        = azurerm_user_assigned_identity.fn.client_id
     ENABLE_ORYX_BUILD                      = "true"
-    GLACIER_PROVIDER_CONFIG                = "{\"cloud\":\"azure\",\"storage_account\":\"${var.storage_account_name}\",\"location\":\"${var.location}\"}"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -540,7 +545,9 @@ resource "databricks_job" "spark" {
       node_type_id  = "Standard_D4ds_v5"
       num_workers   = 3
       spark_env_vars = {
-        GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"azure\",\"storage_account\":\"${var.storage_account_name}\",\"location\":\"${var.location}\"}"
+        AZURE_STORAGE_ACCOUNT      = var.storage_account_name
+        AZURE_STORAGE_ACCOUNT_NAME = var.storage_account_name
+        GLACIER_CLOUD              = "azure"
       }
     }
   }
@@ -638,7 +645,9 @@ resource "databricks_job" "dbx" {
       node_type_id  = "Standard_E4ds_v5"
       num_workers   = 2
       spark_env_vars = {
-        GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"azure\",\"storage_account\":\"${var.storage_account_name}\",\"location\":\"${var.location}\"}"
+        AZURE_STORAGE_ACCOUNT      = var.storage_account_name
+        AZURE_STORAGE_ACCOUNT_NAME = var.storage_account_name
+        GLACIER_CLOUD              = "azure"
       }
     }
   }
@@ -729,7 +738,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_load" {
             pipeline = "every_kind"
             task     = "load"
             run      = "@{workflow().run.name}"
-            staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
           }
           retryPolicy = {
             type = "none"
@@ -824,7 +833,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_clean" {
             pipeline = "every_kind"
             task     = "clean"
             run      = "@{workflow().run.name}"
-            staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
           }
           retryPolicy = {
             type     = "exponential"
@@ -920,7 +929,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_enrich" {
           uri    = "https://management.azure.com${azurerm_linux_virtual_machine.box.id}/runCommand?api-version=2024-07-01"
           body = {
             commandId = "RunShellScript"
-            script    = concat(["GLACIER_TASK='every_kind enrich @{workflow().run.name} abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs'", "GLACIER_ACCOUNT='${var.storage_account_name}'", "GLACIER_CLIENT_ID='${azurerm_user_assigned_identity.box.client_id}'", "GLACIER_PROVIDER_CONFIG='{\"cloud\":\"azure\",\"storage_account\":\"${var.storage_account_name}\",\"location\":\"${var.location}\"}'", "GLACIER_CODE='${azurerm_storage_blob.code.name}'", "GLACIER_DEPS='${azurerm_storage_blob.deps.name}'"], split("\n", file("${path.module}/scripts/azure_vm_task.sh")))
+            script    = concat(["GLACIER_TASK='every_kind enrich @{workflow().run.name} abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs'", "GLACIER_ACCOUNT='${var.storage_account_name}'", "GLACIER_CLIENT_ID='${azurerm_user_assigned_identity.box.client_id}'", "GLACIER_CODE='${azurerm_storage_blob.code.name}'", "GLACIER_DEPS='${azurerm_storage_blob.deps.name}'"], split("\n", file("${path.module}/scripts/azure_vm_task.sh")))
           }
           authentication = {
             type     = "ManagedServiceIdentity"
@@ -1026,7 +1035,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_aggregate" {
               pipeline = "every_kind"
               task     = "aggregate"
               run      = "@{workflow().run.name}"
-              staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -1127,7 +1136,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_score" {
               pipeline = "every_kind"
               task     = "score"
               run      = "@{workflow().run.name}"
-              staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -1228,7 +1237,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_publish" {
             pipeline = "every_kind"
             task     = "publish"
             run      = "@{workflow().run.name}"
-            staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
           }
           retryPolicy = {
             type = "none"

@@ -9,7 +9,8 @@
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "azurerm" {
   subscription_id     = var.subscription_id
@@ -202,7 +203,9 @@ resource "azurerm_linux_function_app" "local" {
     AzureWebJobsStorage__credential        = "managedidentity"
     AZURE_CLIENT_ID                        = azurerm_user_assigned_identity.local.client_id
     ENABLE_ORYX_BUILD                      = "true"
-    GLACIER_PROVIDER_CONFIG                = "{\"cloud\":\"azure\",\"storage_account\":\"${var.storage_account_name}\",\"location\":\"${var.location}\"}"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -283,7 +286,9 @@ resource "azurerm_linux_function_app" "lambda" {
     AzureWebJobsStorage__credential        = "managedidentity"
     AZURE_CLIENT_ID                        = azurerm_user_assigned_identity.lambda.client_id
     ENABLE_ORYX_BUILD                      = "true"
-    GLACIER_PROVIDER_CONFIG                = "{\"cloud\":\"azure\",\"storage_account\":\"${var.storage_account_name}\",\"location\":\"${var.location}\"}"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -406,7 +411,9 @@ resource "databricks_job" "databricks" {
       node_type_id  = data.databricks_node_type.databricks.id
       num_workers   = 2
       spark_env_vars = {
-        GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"azure\",\"storage_account\":\"${var.storage_account_name}\",\"location\":\"${var.location}\"}"
+        AZURE_STORAGE_ACCOUNT      = var.storage_account_name
+        AZURE_STORAGE_ACCOUNT_NAME = var.storage_account_name
+        GLACIER_CLOUD              = "azure"
       }
     }
   }
@@ -477,7 +484,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_extract" {
             pipeline = "ml_inference"
             task     = "extract"
             run      = "@{workflow().run.name}"
-            staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
           }
           retryPolicy = {
             type = "none"
@@ -572,7 +579,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_clean" {
             pipeline = "ml_inference"
             task     = "clean"
             run      = "@{workflow().run.name}"
-            staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
           }
           retryPolicy = {
             type = "none"
@@ -670,7 +677,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_ml_predict" {
               pipeline = "ml_inference"
               task     = "ml_predict"
               run      = "@{workflow().run.name}"
-              staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -771,7 +778,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_save" {
             pipeline = "ml_inference"
             task     = "save"
             run      = "@{workflow().run.name}"
-            staging  = "abfs://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
           }
           retryPolicy = {
             type = "none"

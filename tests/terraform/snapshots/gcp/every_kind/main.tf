@@ -10,7 +10,8 @@
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "google" {
   project        = var.project_id
@@ -262,7 +263,8 @@ resource "google_cloudfunctions2_function" "local" {
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     environment_variables = {
-      GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}"
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
     }
   }
 }
@@ -315,7 +317,8 @@ resource "google_cloudfunctions2_function" "fn" {
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     environment_variables = {
-      GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}"
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
     }
   }
 }
@@ -364,12 +367,11 @@ resource "google_compute_instance" "box" {
   zone           = "${var.region}-b"
   desired_status = "TERMINATED"
   metadata = {
-    block-project-ssh-keys  = "true"
-    enable-oslogin          = "true"
-    serial-port-enable      = "false"
-    glacier-code            = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"
-    glacier-deps            = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.deps.name}"
-    glacier-provider-config = "{\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}"
+    block-project-ssh-keys = "true"
+    enable-oslogin         = "true"
+    serial-port-enable     = "false"
+    glacier-code           = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"
+    glacier-deps           = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.deps.name}"
   }
   metadata_startup_script = file("${path.module}/scripts/gcp_vm_startup.sh")
   boot_disk {
@@ -571,7 +573,8 @@ resource "databricks_job" "dbx" {
         google_service_account = google_service_account.dbx.email
       }
       spark_env_vars = {
-        GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}"
+        GLACIER_CLOUD        = "gcp"
+        GOOGLE_CLOUD_PROJECT = var.project_id
       }
     }
   }
@@ -899,10 +902,6 @@ resource "google_workflows_workflow" "every_kind" {
                                           value = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.deps.name}"
                                         },
                                         {
-                                          key   = "glacier-provider-config"
-                                          value = "{\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}"
-                                        },
-                                        {
                                           key   = "startup-script"
                                           value = file("${path.module}/scripts/gcp_vm_startup.sh")
                                         },
@@ -1034,7 +1033,8 @@ resource "google_workflows_workflow" "every_kind" {
                                             "aggregate",
                                             "$${run}",
                                             "$${staging}",
-                                            "GLACIER_PROVIDER_CONFIG={\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}",
+                                            "GLACIER_CLOUD=gcp",
+                                            "GOOGLE_CLOUD_PROJECT=${var.project_id}",
                                           ]
                                         }
                                       }

@@ -10,7 +10,8 @@
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "google" {
   project        = var.project_id
@@ -160,7 +161,8 @@ resource "google_cloudfunctions2_function" "local" {
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     environment_variables = {
-      GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}"
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
     }
   }
 }
@@ -213,7 +215,8 @@ resource "google_cloudfunctions2_function" "lambda" {
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     environment_variables = {
-      GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}"
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
     }
   }
 }
@@ -315,7 +318,8 @@ resource "databricks_job" "databricks" {
         google_service_account = google_service_account.databricks.email
       }
       spark_env_vars = {
-        GLACIER_PROVIDER_CONFIG = "{\"cloud\":\"gcp\",\"project_id\":\"${var.project_id}\",\"region\":\"${var.region}\"}"
+        GLACIER_CLOUD        = "gcp"
+        GOOGLE_CLOUD_PROJECT = var.project_id
       }
     }
   }
