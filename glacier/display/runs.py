@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from glacier.display._html import CSS, STATUS_COLORS, esc, fmt_seconds
+from glacier.display._html import CSS, STATUS_COLORS, esc, fmt_seconds, svg_img
 
 if TYPE_CHECKING:
     from glacier.run.record import RunRecord
@@ -69,6 +69,11 @@ def timeline_svg(record: RunRecord, *, width: int = 560, row: int = 18) -> str:
     return "".join(parts)
 
 
+def _timeline_img(record: RunRecord) -> str:
+    svg = timeline_svg(record)
+    return svg_img(svg, f"timeline of run {record.run_id}") if svg else ""
+
+
 def run_bundle(record: RunRecord) -> dict[str, Any]:
     duration = f" in {fmt_seconds(record.duration)}" if record.duration is not None else ""
     head = f"Run {record.run_id} of {record.pipeline!r} ({record.mode}): {record.status}{duration}"
@@ -85,7 +90,7 @@ def run_bundle(record: RunRecord) -> dict[str, Any]:
         f"{CSS}<div class='glacier'><h4>{esc(head)}</h4>"
         + "".join(f"<div class='muted'>{esc(line)}</div>" for line in extra)
         + run_table_html(record)
-        + timeline_svg(record)
+        + _timeline_img(record)
         + "</div>"
     )
     return {"text/plain": text, "text/html": html}

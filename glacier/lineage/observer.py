@@ -96,7 +96,7 @@ class RunLineage:
     def _on(self, event: RunEvent) -> None:
         kind, node = event.kind, event.node
         if kind == "run_started":
-            self._stop_watching = observe.watch(self._wrote)
+            self.start_watching()
             sender.submit(lambda t=event.time: self._send_run("START", t))
         elif kind == "task_started" and node is not None:
             self._started(node, event.time)
@@ -109,6 +109,21 @@ class RunLineage:
                 self._end(node, "ABORT")
         elif kind in ("run_finished", "run_failed"):
             self._run_ended(event)
+
+    def start_watching(self) -> None:
+        """Note the frames written to buckets from now on (``Bucket.write``)."""
+        self._stop_watching = observe.watch(self._wrote)
+
+    def stop_watching(self) -> None:
+        if self._stop_watching is not None:
+            self._stop_watching()
+            self._stop_watching = None
+
+    def complete_pending(self) -> None:
+        """COMPLETE for the lazy outputs still waiting for their collection."""
+        for node in sorted(self.pending, key=lambda n: self.graph.nodes[n].index):
+            if self.record.tasks[node].status in ("done", "cached"):
+                self._end(node, "COMPLETE")
 
     def _wrote(self, bucket: Any, frame: Any) -> None:
         self.writes.append((bucket_key(bucket), frame))
@@ -164,8 +179,7 @@ class RunLineage:
         sender.submit(lambda: self._send_task(node, state, when))
 
     def _run_ended(self, event: RunEvent) -> None:
-        if self._stop_watching is not None:
-            self._stop_watching()
+        self.stop_watching()
         cancelled = self.record.status == "cancelled"
         for node in list(self.task_ids):
             status = self.record.tasks[node].status

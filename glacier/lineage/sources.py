@@ -1,7 +1,9 @@
 """Naming the leaves of a task's plan: the buckets of the pipeline, files, upstream outputs.
 
 - A file scan is the bucket whose location holds its files (the longest match), else the
-  dataset its path names by the spec (one dataset per scan: the folder of its files).
+  output of the upstream task that is a scan of those very files (a deployed task's inputs,
+  staged between invocations), else the dataset its path names by the spec (one dataset per
+  scan: the folder of its files).
 - A Glacier IO source (the fsspec scan used for GCS) is named by the files it reads.
 - An in-memory frame is an upstream task's output when it *is* that output (the same
   buffers: a materialised, cached or shipped frame); any other in-memory frame has no name,
@@ -103,6 +105,7 @@ class Sources:
         self.buckets = sorted(known, key=lambda kv: -len(kv[0]))
         self.upstream = upstream
         self._frames: dict[DatasetId, pl.DataFrame | None] = {}
+        self._scans: dict[str, DatasetId] | None = None
 
     def __call__(self, leaf: Leaf) -> DatasetId | str:
         if leaf.kind == "scan" and leaf.paths:
@@ -122,16 +125,38 @@ class Sources:
             return FRAME_UNKNOWN
         return f"a plan leaf Glacier cannot name ({leaf.kind})"
 
+    def scanned(self) -> dict[str, DatasetId]:
+        """Files read by upstream outputs that are plain scans -> those outputs' datasets."""
+        if self._scans is None:
+            self._scans = {_bare(p): d for d, v in self.upstream.items() for p in scan_paths(v)}
+        return self._scans
+
     def files(self, paths: list[str], *, schemeless: bool = False) -> DatasetId | str:
         """The dataset of a scan's files (``schemeless``: fsspec paths, ``bucket/key``)."""
         bare = [p.lstrip("/") if schemeless else _bare(p) for p in paths]
         for key, dataset in self.buckets:
             if all(p == key or p.startswith(key + "/") for p in bare):
                 return dataset
+        if not schemeless:
+            scanned = self.scanned()
+            owners = {scanned[p] for p in bare if p in scanned}
+            if len(owners) == 1 and all(p in scanned for p in bare):
+                return owners.pop()
         found = None if schemeless else naming.from_uri(naming.common_folder(paths))
         if found is None:
             return f"files at {naming.common_folder(paths)!r}, a store the OpenLineage naming spec has no name for"
         return found
+
+
+def scan_paths(value: Any) -> list[str]:
+    """The files a ``LazyFrame`` that is one plain scan reads (a staged upstream output)."""
+    if not isinstance(value, pl.LazyFrame):
+        return []
+    try:
+        view = value._ldf.visit().view_current_node()
+    except Exception:
+        return []
+    return list(view.paths) if type(view).__name__ == "Scan" else []
 
 
 def _glacier_io_paths(function: Any) -> list[str]:

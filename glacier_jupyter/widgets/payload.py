@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from glacier.display._html import color_for
+from glacier.display._html import color_for, fmt_uri
 from glacier.display.dag import NODE_H, NODE_W, layout
 from glacier.run.events import STATUS_OF_EVENT
 
@@ -116,7 +116,7 @@ def dag_payload(graph: Graph) -> GraphPayload:
             bucket = buckets.get(nid)
             cfg = type(bucket.config).__name__ if bucket is not None and bucket.config is not None else None
             t = tip(
-                f"{bucket.get_uri() if bucket is not None else dn.label}"
+                f"{fmt_uri(bucket.get_uri()) if bucket is not None else dn.label}"
                 + (f"\nconfig: {cfg}" if cfg else "")
             )
         row_index[nid] = len(rows)

@@ -2,6 +2,7 @@
 // executor, with hover, pan/zoom, search, collapse by executor, SVG export, click-to-
 // preview, live run status and a per-executor timeline. Python side: widgets/dag.py.
 import dagre from "@dagrejs/dagre";
+import { persist } from "./persist.js";
 
 const DAGRE_MAX = 120; // above this, Glacier's own layered positions are used (dagre is slow)
 const STATUS = {
@@ -49,7 +50,17 @@ function layout(nodes, edges, W, H) {
   for (const [a, b] of edges) g.setEdge(String(a), String(b));
   dagre.layout(g);
   nodes.forEach((nd, i) => { const p = g.node(String(i)); nd.x = p.x - W / 2; nd.y = p.y - H / 2; });
-  return true;
+  return edges.map(([a, b]) => g.edge(String(a), String(b))?.points || null); // routes around the nodes
+}
+
+function through(pts) {
+  // a smooth curve through the points (Catmull-Rom as cubic Béziers)
+  let d = `M${pts[0].x},${pts[0].y}`;
+  for (let i = 0; i < pts.length - 1; i++) {
+    const p0 = pts[i - 1] || pts[i], p1 = pts[i], p2 = pts[i + 1], p3 = pts[i + 2] || p2;
+    d += `C${p1.x + (p2.x - p0.x) / 6},${p1.y + (p2.y - p0.y) / 6} ${p2.x - (p3.x - p1.x) / 6},${p2.y - (p3.y - p1.y) / 6} ${p2.x},${p2.y}`;
+  }
+  return d;
 }
 
 function render({ model, el }) {
@@ -73,6 +84,7 @@ function render({ model, el }) {
       <button class="glw-tab-timeline" disabled title="after a run: tasks per executor over time">timeline</button>
       <span class="glw-counts"></span>
     </div>
+    <div class="glw-run-error glw-err" style="display:none"></div>
     <div class="glw-legend">${exs.map((e) => `<span class="glw-legend-item" title="${esc(e.service)}"><span class="sw" style="background:${e.color}"></span>${esc(e.name)} <small>(${esc(e.kind)})</small></span>`).join("")}
       ${nBuckets ? `<span class="glw-legend-item"><span class="sw" style="background:#f4f4f4;border:1px dashed #888"></span>bucket</span>` : ""}</div>
     <div class="glw-main"><div class="glw-canvas"><div class="glw-tip"></div></div><div class="glw-side"></div></div>
@@ -80,7 +92,7 @@ function render({ model, el }) {
   el.appendChild(root);
   const $ = (s) => root.querySelector(s);
   const canvas = $(".glw-canvas"), tip = $(".glw-tip"), side = $(".glw-side"), counts = $(".glw-counts");
-  const main = $(".glw-main"), timeline = $(".glw-timeline");
+  const main = $(".glw-main"), timeline = $(".glw-timeline"), runError = $(".glw-run-error");
   let view = { x: 0, y: 0, k: 1 }, shown = null, els = new Map(), selected = null, vp = null, svg = null;
 
   function collapsedGraph() {
@@ -118,14 +130,11 @@ function render({ model, el }) {
     const t0 = performance.now();
     const collapsed = $(".glw-collapse").checked;
     shown = collapsed ? collapsedGraph() : { nodes: full.map((n) => ({ ...n })), edges: g.edges };
-    if (!layout(shown.nodes, shown.edges, W, H) && collapsed) layered(shown.nodes, shown.edges);
+    shown.routes = layout(shown.nodes, shown.edges, W, H) || [];
+    if (!shown.routes.length && collapsed) layered(shown.nodes, shown.edges);
     const nodes = shown.nodes;
     const parts = [];
-    for (const [a, b] of shown.edges) {
-      const s = nodes[a], t = nodes[b];
-      const x1 = s.x + W, y1 = s.y + H / 2, x2 = t.x, y2 = t.y + H / 2, m = (x1 + x2) / 2;
-      parts.push(`<path class="glw-edge" d="M${x1},${y1}C${m},${y1} ${m},${y2} ${x2 - 2},${y2}" marker-end="url(#glw-arrow)"/>`);
-    }
+    shown.edges.forEach(([a, b], i) => parts.push(`<path class="glw-edge" d="${edgePath(nodes[a], nodes[b], shown.routes[i])}" marker-end="url(#glw-arrow)"/>`));
     const body = nodes.map(nodeSvg).join("");
     canvas.querySelector("svg")?.remove();
     canvas.insertAdjacentHTML("afterbegin",
@@ -145,10 +154,24 @@ function render({ model, el }) {
     root.dataset.rendered = String(els.size);
   }
 
+  function edgePath(s, t, route) {
+    if (t.x > s.x + W / 2) { // left to right: from the right side of s to the left side of t
+      const x1 = s.x + W, y1 = s.y + H / 2, x2 = t.x - 2, y2 = t.y + H / 2, m = (x1 + x2) / 2;
+      return `M${x1},${y1}C${m},${y1} ${m},${y2} ${x2},${y2}`;
+    }
+    // flowing back (a collapsed graph: dask -> local -> lambda -> local): dagre's route
+    // around the nodes, or else a loop under both
+    if (route && route.length > 1) return through(route);
+    const x1 = s.x + W * 0.6, y1 = s.y + H, x2 = t.x + W * 0.4, y2 = t.y + H + 2;
+    const dip = Math.max(y1, y2) + 28;
+    return `M${x1},${y1}C${x1},${dip} ${x2},${dip} ${x2},${y2}`;
+  }
   function apply() { vp.setAttribute("transform", `translate(${view.x},${view.y}) scale(${view.k})`); }
   function bounds() {
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (const n of shown.nodes) { x0 = Math.min(x0, n.x); y0 = Math.min(y0, n.y); x1 = Math.max(x1, n.x + W); y1 = Math.max(y1, n.y + H); }
+    for (const r of shown.routes || []) for (const p of r || []) { x0 = Math.min(x0, p.x); y0 = Math.min(y0, p.y); x1 = Math.max(x1, p.x); y1 = Math.max(y1, p.y); }
+    if (!shown.routes?.length && shown.edges.some(([a, b]) => shown.nodes[b].x <= shown.nodes[a].x + W / 2)) y1 += 30; // loops of back edges
     return isFinite(x0) ? { x0, y0, x1, y1 } : { x0: 0, y0: 0, x1: W, y1: H };
   }
   function fit() {
@@ -289,9 +312,11 @@ function render({ model, el }) {
     let done = 0, any = { running: 0, failed: 0, pending: 0, skipped: 0 };
     for (const m of members) { const s = sts[m]?.s; if (s === "done" || s === "cached") done++; else if (s in any) any[s]++; }
     const s = any.failed ? "failed" : any.running ? "running" : done === members.length ? "done" : done || any.skipped ? (any.pending ? "running" : "skipped") : members.some((m) => sts[m]) ? "pending" : "";
-    return [s, `${done}/${members.length} done`];
+    const size = `${members.length} task${members.length === 1 ? "" : "s"}`;
+    return [s, s ? `${done}/${members.length} done` : size];
   }
   function updateStatus() {
+    if (!shown) return; // a status that arrives before the first draw is applied by draw()
     const sts = model.get("statuses") || {}, run = model.get("run") || {};
     const tally = {};
     for (const [, st] of Object.entries(sts)) tally[st.s] = (tally[st.s] || 0) + 1;
@@ -315,12 +340,25 @@ function render({ model, el }) {
     }
     const parts = [`${nTasks} task${nTasks === 1 ? "" : "s"}`, `${nBuckets} bucket${nBuckets === 1 ? "" : "s"}`];
     for (const s of Object.keys(STATUS)) if (tally[s]) parts.push(`<span style="color:${STATUS[s]}">${tally[s]} ${s}</span>`);
-    if (run.state) parts.push(`run ${esc(run.state)}` + (run.end && run.start ? ` in ${fmtS(run.end - run.start)}` : ""));
+    if (run.state === "running") parts.push(`<span class="glw-clock"></span>`);
+    else if (run.state) parts.push(`run ${esc(run.state)}` + (run.end && run.start ? ` in ${fmtS(run.end - run.start)}` : ""));
     counts.innerHTML = parts.join(" · ");
+    runError.textContent = run.state === "failed" && run.error ? run.error : "";
+    runError.style.display = runError.textContent ? "" : "none";
+    clock(run);
     root.dataset.runState = run.state || "";
     const finished = run.state === "done" || run.state === "failed";
     $(".glw-tab-timeline").disabled = !finished;
     if (timeline.style.display === "block") drawTimeline();
+  }
+  // an elapsed clock while a run is going (the browser's own time: no clock skew with the kernel)
+  let ticking = null, since = null;
+  function clock(run) {
+    if (run.state !== "running") { clearInterval(ticking); ticking = null; since = null; return; }
+    if (!since || since.id !== run.id) since = { id: run.id, t: performance.now() };
+    const show = () => { const c = counts.querySelector(".glw-clock"); if (c) c.textContent = `running ${fmtS((performance.now() - since.t) / 1000)}`; };
+    show();
+    if (!ticking) ticking = setInterval(show, 250);
   }
   model.on("change:statuses", updateStatus);
   model.on("change:run", updateStatus);
@@ -362,6 +400,8 @@ function render({ model, el }) {
 
   // first render once the element is in the page (for its size)
   requestAnimationFrame(draw);
+  const forget = persist(model, model.get("uid"), () => (svg ? { svg: exportSvg(), alt: `DAG of ${g.name}` } : null));
+  return () => { clearInterval(ticking); forget(); };
 }
 
 export default { render };

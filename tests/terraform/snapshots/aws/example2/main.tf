@@ -2,7 +2,8 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: AWS Step Functions (one state machine per pipeline).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# It runs the tasks level by level: the tasks of one level run in parallel, and a level
+# starts when the whole previous level has finished (a branch can wait for an unrelated task).
 #
 # Tasks bound to provider.local() run in a Lambda function generated for their executor
 # (the 'local' runner: 1024 MB, 900 s), with the same least-privilege role as any function.
@@ -206,6 +207,25 @@ resource "aws_s3_bucket_notification" "glacier_artifacts" {
   eventbridge = true
 }
 
+resource "aws_s3_object" "layer" {
+  # Glacier and every pinned dependency, built by `glacier terraform` for the runtime
+  # (manylinux wheels); over 50 MB zipped, so Lambda publishes it from S3.
+  bucket      = aws_s3_bucket.glacier_artifacts.id
+  key         = "code/layer.zip"
+  source      = "${path.module}/build/aws/layer.zip"
+  source_hash = filemd5("${path.module}/build/aws/layer.zip")
+}
+
+resource "aws_lambda_layer_version" "glacier" {
+  layer_name               = "${var.name_prefix}-deps"
+  description              = "Glacier and the pipeline's pinned dependencies"
+  s3_bucket                = aws_s3_bucket.glacier_artifacts.id
+  s3_key                   = aws_s3_object.layer.key
+  source_code_hash         = filebase64sha256("${path.module}/build/aws/layer.zip")
+  compatible_runtimes      = ["python3.11"]
+  compatible_architectures = ["x86_64"]
+}
+
 resource "aws_s3_object" "code" {
   bucket      = aws_s3_bucket.glacier_artifacts.id
   key         = "code/code.zip"
@@ -314,6 +334,7 @@ resource "aws_cloudwatch_log_group" "local" {
   name              = "/aws/lambda/${var.name_prefix}-local"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.glacier.arn
+  depends_on        = [aws_kms_key_policy.glacier]
 }
 
 resource "aws_sqs_queue" "local_dlq" {
@@ -333,7 +354,7 @@ resource "aws_lambda_function" "local" {
   timeout                        = 900
   filename                       = data.archive_file.code.output_path
   source_code_hash               = data.archive_file.code.output_base64sha256
-  layers                         = var.lambda_layer_arns
+  layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
   ephemeral_storage {
@@ -418,6 +439,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
   name              = "/aws/lambda/${var.name_prefix}-lambda"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.glacier.arn
+  depends_on        = [aws_kms_key_policy.glacier]
 }
 
 resource "aws_sqs_queue" "lambda_dlq" {
@@ -437,7 +459,7 @@ resource "aws_lambda_function" "lambda" {
   timeout                        = 300
   filename                       = data.archive_file.code.output_path
   source_code_hash               = data.archive_file.code.output_base64sha256
-  layers                         = var.lambda_layer_arns
+  layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
   ephemeral_storage {

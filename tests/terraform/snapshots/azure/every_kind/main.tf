@@ -2,7 +2,7 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: an Azure Logic App (one workflow per pipeline; each action runs after its upstream).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# Each task starts when its own inputs are ready (runAfter): independent branches run in parallel.
 #
 # Tasks bound to provider.local() run in an Azure Function (Linux) generated for their
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
@@ -232,13 +232,15 @@ resource "azurerm_linux_function_app" "local" {
   storage_uses_managed_identity   = true
   https_only                      = true
   public_network_access_enabled   = false
-  zip_deploy_file                 = data.archive_file.code.output_path
+  zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.local.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    ENABLE_ORYX_BUILD                      = "true"
     GLACIER_MEMORY_MB                      = "2048"
+    SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
   tags = var.tags
   identity {
@@ -301,13 +303,15 @@ resource "azurerm_linux_function_app" "fn" {
   storage_uses_managed_identity   = true
   https_only                      = true
   public_network_access_enabled   = false
-  zip_deploy_file                 = data.archive_file.code.output_path
+  zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.fn.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.fn.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    ENABLE_ORYX_BUILD                      = "true"
     GLACIER_MEMORY_MB                      = "2048"
+    SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
   tags = var.tags
   identity {
