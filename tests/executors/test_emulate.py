@@ -101,9 +101,7 @@ def test_function_timeout_triggered(ns, tmp_path):
 
 
 def test_task_timeout_is_used_when_smaller(ns):
-    with pytest.raises(
-        PipelineError, match=r"quick: ran [\d.]+ s, timeout is 1 s \(the task's timeout=1\)"
-    ):
+    with pytest.raises(PipelineError, match=r"quick: ran [\d.]+ s, timeout is 1 s \(the task's timeout=1\)"):
         ns.quick_it.run(mode="local", emulate=True, sleep=5.0)
     assert ns.quick_it.run(mode="local", emulate=True, sleep=0.1).collect().height == 4
 
