@@ -343,7 +343,8 @@ class Renderer(Generic[S, F, V, K]):
         lines += [
             "",
             "Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every",
-            "deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).",
+            "deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every",
+            "dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).",
         ]
         if not plan.modules:
             lines += [

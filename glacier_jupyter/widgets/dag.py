@@ -115,7 +115,10 @@ class DagWidget(anywidget.AnyWidget):
 
     def stop_following(self) -> None:
         """Keep what is shown; later runs of the pipeline no longer change this widget."""
-        with self._lock:
+        lock = getattr(self, "_lock", None)
+        if lock is None:  # closed before __init__ finished
+            return
+        with lock:
             unsubscribe, self._unsubscribe = self._unsubscribe, None
         if unsubscribe is not None:
             unsubscribe()
@@ -189,8 +192,8 @@ class DagWidget(anywidget.AnyWidget):
     def close(self) -> None:
         """Stop following the pipeline's runs and close the widget."""
         self.stop_following()
-        with self._lock:
-            if self._timer is not None:
+        with getattr(self, "_lock", threading.Lock()):
+            if getattr(self, "_timer", None) is not None:
                 self._timer.cancel()
                 self._timer = None
         super().close()

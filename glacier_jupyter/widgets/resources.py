@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from glacier.display._html import fmt_uri
+from glacier.display._html import fmt_signature, fmt_uri
 from glacier_jupyter.widgets.payload import _jsonable
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def resource_tree(provider: Provider) -> dict[str, Any]:
                 task.name,
                 "task",
                 {
-                    "signature": f"{task.name}{task.signature_text}",
+                    "signature": fmt_signature(task.name, task.signature),
                     "executor": ex.name,
                     "retries": task.retries,
                     "cache": task.cache,

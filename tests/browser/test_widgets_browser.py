@@ -83,11 +83,18 @@ def test_dag_and_resource_widgets(page, lab_url: str, lab_root: Path, ui: str) -
     assert preview.locator("tbody tr").count() == 10
     assert "value" in preview.locator("thead").inner_text()
     assert "Int64" in preview.locator("thead").inner_text()
+    preview.locator(".glw-code summary").click()  # the task's source, folded under the rows
+    assert "def clean(df: pl.LazyFrame)" in preview.locator(".glw-code pre").inner_text()
     shoot(dag, f"{ui}-dag-side-panel")
 
-    # search dims what does not match
+    # search lights the matches and what they read and write; the rest is dimmed
     dag.locator(".glw-search").fill("enr")
-    assert dag.locator(".glw-node.dim").count() == 5
+    assert dag.locator(".glw-node.hit").count() == 1
+    assert sorted(dag.locator(".glw-node.path").evaluate_all("es => es.map(e => e.dataset.id)")) == [
+        "clean",
+        "save",
+    ]
+    assert dag.locator(".glw-node.dim").count() == 3
     dag.locator(".glw-search").fill("")
 
     # run the pipeline: every task reaches "done", then the timeline opens
@@ -106,6 +113,7 @@ def test_dag_and_resource_widgets(page, lab_url: str, lab_root: Path, ui: str) -
     shoot(dag, f"{ui}-dag-done")
     dag.locator(".glw-tab-timeline").click()
     assert dag.locator(".glw-timeline .glw-bar-row").count() == 4
+    assert dag.locator(".glw-tab.active").inner_text() == "timeline"  # the active tab, not a disabled one
     shoot(dag, f"{ui}-dag-timeline")
     dag.locator(".glw-tab-graph").click()
 

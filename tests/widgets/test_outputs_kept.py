@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from glacier import pipeline
 from glacier_jupyter.widgets import DagWidget, ResourceWidget, resource_tree
 
 
@@ -104,3 +105,60 @@ def test_a_bare_glacier_run_shows_the_results_table(shell) -> None:
     assigned = shell.run_cell("result = %glacier run etl\nresult")
     assigned.raise_error()
     assert isinstance(assigned.result, pl.LazyFrame)  # what the pipeline returns, as before
+
+
+def test_an_input_bucket_not_written_yet_is_marked_missing(ns, tmp_path) -> None:
+    provider = ns["provider"]
+    local = ns["local_exec"]
+    absent = provider.bucket(bucket="data", path="absent.parquet")
+
+    @local.task()
+    def load(source) -> pl.LazyFrame:
+        return source.scan()
+
+    @pipeline(name="waiting")
+    def waiting():
+        return load(absent)
+
+    rows = {row[0]: row for row in DagWidget(waiting).graph["nodes"]}
+    assert rows["bucket:data/absent.parquet"][8] == 1
+    rows = {row[0]: row for row in DagWidget(ns["etl"]).graph["nodes"]}
+    assert rows["bucket:data/raw.parquet"][8] == 0  # written by the sample
+    assert rows["bucket:data/clean.parquet"][8] == 0  # an output: not an input to wait for
+
+
+def test_signatures_read_as_written_without_postponed_annotations(ns) -> None:
+    local = ns["local_exec"]
+    namespace: dict = {"pl": pl, "local": local}
+    exec(  # a notebook cell: annotations are the classes themselves
+        "@local.task()\ndef widen(df: pl.LazyFrame) -> pl.LazyFrame:\n    return df\n", namespace
+    )
+    widen = namespace["widen"]
+
+    @pipeline(name="widened")
+    def widened():
+        return widen(ns["raw"])
+
+    tips = DagWidget(widened).graph["tips"]
+    assert "widen(df: pl.LazyFrame) -> pl.LazyFrame" in tips
+    assert not [t for t in tips if "polars.lazyframe" in t]
+
+
+def test_a_preview_carries_the_tasks_source_and_readable_floats(ns) -> None:
+    from glacier_jupyter.widgets import preview_payload
+
+    local = ns["local_exec"]
+
+    @local.task()
+    def halves(source) -> pl.LazyFrame:
+        return source.scan().filter(pl.col("value") == 3).with_columns(h=pl.col("value") * 0.1)
+
+    @pipeline(name="halved")
+    def halved():
+        return halves(ns["raw"])
+
+    out = preview_payload(halved, "halves", 3)
+    assert out["code"].startswith("    @local.task()\n    def halves(source)")
+    h = out["columns"].index("h")
+    assert {row[h] for row in out["rows"]} == {0.3}  # 3 * 0.1 reads 0.3, not 0.30000000000000004
+    assert preview_payload(halved, "bucket:data/raw.parquet", 3)["code"] is None

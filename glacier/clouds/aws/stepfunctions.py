@@ -96,7 +96,8 @@ class StepFunctions(Renderer[S3Config, LambdaConfig, EC2Config, EMRConfig]):
                             "aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/layer.zip /tmp/glacier-layer.zip && "
                             "python3.11 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && "
                             "python3.11 -m zipfile -e /tmp/glacier-layer.zip /opt/glacier/layer && "
-                            "PYTHONPATH=/opt/glacier/layer/python python3.11 /opt/glacier/glacier_handler.py "
+                            "GLACIER_CLOUD=aws AWS_DEFAULT_REGION=${var.region} PYTHONPATH=/opt/glacier/layer/python "
+                            "python3.11 /opt/glacier/glacier_handler.py "
                             f"{args[0]} {args[1]} {{}} s3://${{aws_s3_bucket.glacier_artifacts.bucket}}/runs', "
                             "$$.Execution.Name))"
                         )

@@ -294,6 +294,9 @@ class AwsRenderer(StepFunctions):
             statements.append(
                 statement("DeadLetters", ["sqs:SendMessage"], [ref(f"aws_sqs_queue.{ex.ident}_dlq.arn")])
             )
+            statements.append(  # the environment variables are encrypted with the Glacier key
+                statement("DecryptEnvironment", ["kms:Decrypt"], [ref("aws_kms_key.glacier.arn")])
+            )
         out = role(
             ex.ident, self.name(ex.ident), f"{service}.amazonaws.com", statements, "glacier-data-access"
         )
@@ -335,7 +338,10 @@ class AwsRenderer(StepFunctions):
             ),
             Attr("reserved_concurrent_executions", concurrency),
             Attr("code_signing_config_arn", ref("aws_lambda_code_signing_config.glacier.arn")),
+            Attr("kms_key_arn", ref("aws_kms_key.glacier.arn")),
         )
+        # the cloud the task runs on: a re-targeted module builds this cloud's provider
+        fn.block("environment").attr("variables", {"GLACIER_CLOUD": "aws"})
         fn.block("ephemeral_storage").attr("size", cfg.ephemeral_storage)
         fn.block("tracing_config").attr("mode", "Active")
         fn.block("dead_letter_config").attr("target_arn", ref(f"aws_sqs_queue.{ex.ident}_dlq.arn"))

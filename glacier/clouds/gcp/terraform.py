@@ -240,6 +240,10 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
             Attr("service_account_email", ref(f"google_service_account.{ex.ident}.email")),
             Attr("ingress_settings", "ALLOW_INTERNAL_ONLY"),
             Attr("all_traffic_on_latest_revision", True),
+            Attr(
+                "environment_variables",
+                {"GLACIER_CLOUD": "gcp", "GOOGLE_CLOUD_PROJECT": ref("var.project_id")},
+            ),
         )
         return [fn]
 

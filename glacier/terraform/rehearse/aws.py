@@ -125,6 +125,8 @@ class AwsRehearsal:
                     "(glacier terraform ... --out) before rehearsing"
                 )
             s3.upload_file(str(source), bucket, self.model.template(body["key"]))
+        for ident in self.model.of_type("aws_lambda_layer_version"):  # Lambda publishes layers at apply
+            self._layer(self.model.resolve(f"aws_lambda_layer_version.{ident}.arn"))
         iam = self._client("iam")
         for ident, body in self.model.of_type("aws_iam_role_policy").items():
             role = self.model.template(body["role"])
@@ -289,7 +291,8 @@ class AwsRehearsal:
                 with zipfile.ZipFile(here(words[4])) as zf:
                     zf.extractall(here(words[5]))
             elif words and re.fullmatch(r"python3(\.\d+)?", words[0]) and words[1].endswith(".py"):
-                paths = [here(p) for p in assigns.get("PYTHONPATH", "").split(":") if p]
+                paths = [here(p) for p in assigns.pop("PYTHONPATH", "").split(":") if p]
+                env.update(assigns)
                 script_path = here(words[1])
                 return run_script(
                     [script_path.parent, *paths], script_path, words[2:], env, cwd=root, timeout=3600.0

@@ -9,7 +9,8 @@
 # (the 'local' runner: 1024 MB, 900 s), with the same least-privilege role as any function.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "aws" {
   region = var.region
@@ -439,6 +440,12 @@ data "aws_iam_policy_document" "local" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.local_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "local" {
@@ -504,6 +511,12 @@ resource "aws_lambda_function" "local" {
   layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -565,6 +578,12 @@ data "aws_iam_policy_document" "fn" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.fn_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "fn" {
@@ -615,6 +634,12 @@ resource "aws_lambda_function" "fn" {
   layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -1149,7 +1174,7 @@ resource "aws_sfn_state_machine" "every_kind" {
           DocumentName = "AWS-RunShellScript"
           InstanceIds  = [aws_instance.box.id]
           Parameters = {
-            "commands.$" = "States.Array(States.Format('mkdir -p /opt/glacier/layer && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/layer.zip /tmp/glacier-layer.zip && python3.11 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3.11 -m zipfile -e /tmp/glacier-layer.zip /opt/glacier/layer && PYTHONPATH=/opt/glacier/layer/python python3.11 /opt/glacier/glacier_handler.py every_kind enrich {} s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs', $$.Execution.Name))"
+            "commands.$" = "States.Array(States.Format('mkdir -p /opt/glacier/layer && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/layer.zip /tmp/glacier-layer.zip && python3.11 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3.11 -m zipfile -e /tmp/glacier-layer.zip /opt/glacier/layer && GLACIER_CLOUD=aws AWS_DEFAULT_REGION=${var.region} PYTHONPATH=/opt/glacier/layer/python python3.11 /opt/glacier/glacier_handler.py every_kind enrich {} s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs', $$.Execution.Name))"
           }
         }
         ResultSelector = {

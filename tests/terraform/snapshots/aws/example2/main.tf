@@ -9,7 +9,8 @@
 # (the 'local' runner: 1024 MB, 900 s), with the same least-privilege role as any function.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "aws" {
   region = var.region
@@ -292,6 +293,12 @@ data "aws_iam_policy_document" "local" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.local_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "local" {
@@ -357,6 +364,12 @@ resource "aws_lambda_function" "local" {
   layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -412,6 +425,12 @@ data "aws_iam_policy_document" "lambda" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.lambda_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "lambda" {
@@ -462,6 +481,12 @@ resource "aws_lambda_function" "lambda" {
   layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }

@@ -8,7 +8,8 @@
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "azurerm" {
   subscription_id     = var.subscription_id
@@ -238,7 +239,10 @@ resource "azurerm_linux_function_app" "local" {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
     ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -309,7 +313,10 @@ resource "azurerm_linux_function_app" "fn" {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.fn.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
     ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -630,7 +637,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_load" {
         pipeline = "every_kind"
         task     = "load"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"
@@ -654,7 +661,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_clean" {
         pipeline = "every_kind"
         task     = "clean"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type     = "exponential"
@@ -680,7 +687,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_enrich" {
       body = {
         commandId = "RunShellScript"
         script = [
-          "az login --identity --client-id ${azurerm_user_assigned_identity.box.client_id} && az storage blob download --auth-mode login --account-name ${var.storage_account_name} -c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} az://glacier-artifacts/runs",
+          "az login --identity --client-id ${azurerm_user_assigned_identity.box.client_id} && az storage blob download --auth-mode login --account-name ${var.storage_account_name} -c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs",
         ]
       }
       authentication = {
@@ -716,7 +723,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_aggregate" {
               pipeline = "every_kind"
               task     = "aggregate"
               run      = "@{workflow().run.name}"
-              staging  = "az://glacier-artifacts/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -816,7 +823,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_score" {
               pipeline = "every_kind"
               task     = "score"
               run      = "@{workflow().run.name}"
-              staging  = "az://glacier-artifacts/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -913,7 +920,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_publish" {
         pipeline = "every_kind"
         task     = "publish"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"

@@ -8,7 +8,8 @@
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "azurerm" {
   subscription_id     = var.subscription_id
@@ -198,7 +199,10 @@ resource "azurerm_linux_function_app" "local" {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
     ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -269,7 +273,10 @@ resource "azurerm_linux_function_app" "lambda" {
     AzureFunctionsJobHost__functionTimeout = "00:05:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.lambda.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
     ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
@@ -425,7 +432,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_extract" {
         pipeline = "ml_inference"
         task     = "extract"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"
@@ -449,7 +456,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_clean" {
         pipeline = "ml_inference"
         task     = "clean"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"
@@ -479,7 +486,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_ml_predict" {
               pipeline = "ml_inference"
               task     = "ml_predict"
               run      = "@{workflow().run.name}"
-              staging  = "az://glacier-artifacts/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -576,7 +583,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_save" {
         pipeline = "ml_inference"
         task     = "save"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"

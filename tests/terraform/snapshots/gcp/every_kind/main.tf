@@ -9,7 +9,8 @@
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "google" {
   project        = var.project_id
@@ -221,6 +222,10 @@ resource "google_cloudfunctions2_function" "local" {
     service_account_email          = google_service_account.local.email
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
+    environment_variables = {
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
+    }
   }
 }
 
@@ -271,6 +276,10 @@ resource "google_cloudfunctions2_function" "fn" {
     service_account_email          = google_service_account.fn.email
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
+    environment_variables = {
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
+    }
   }
 }
 

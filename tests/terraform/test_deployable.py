@@ -1,4 +1,5 @@
-"""The AWS export's audit findings (issue 15), each checked on the HCL or the rendered definition."""
+"""The export's audit findings (issue 15), each checked on the HCL, the rendered definition or the
+behaviour a deployed task sees."""
 
 from __future__ import annotations
 
@@ -112,3 +113,44 @@ def test_azure_apps_deploy_the_built_v2_app_with_the_remote_build(tmp_path):
         assert (
             settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "true" and settings["ENABLE_ORYX_BUILD"] == "true"
         )
+
+
+def test_every_deployed_task_is_told_its_cloud(tmp_path):
+    from tests.helpers import load_example
+
+    pipe = load_example("example2_heterogeneous").ml_pipeline
+    for cloud in ("aws", "gcp", "azure"):
+        export(pipe, tmp_path / cloud, cloud=cloud)
+    aws, gcp, azure = (TerraformModel(tmp_path / c) for c in ("aws", "gcp", "azure"))
+    for fn in aws.of_type("aws_lambda_function").values():
+        assert fn["environment"][0]["variables"] == {"GLACIER_CLOUD": "aws"}
+    for fn in gcp.of_type("google_cloudfunctions2_function").values():
+        assert fn["service_config"][0]["environment_variables"]["GLACIER_CLOUD"] == "gcp"
+    for app in azure.of_type("azurerm_linux_function_app").values():
+        assert app["app_settings"]["GLACIER_CLOUD"] == "azure"
+        assert app["app_settings"]["AZURE_STORAGE_ACCOUNT_NAME"] == "${var.storage_account_name}"
+
+
+def test_azure_staging_uri_names_its_account():
+    from glacier.clouds.azure.logicapp import STAGING
+
+    assert STAGING.startswith("abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/")
+
+
+def test_a_retargeted_module_builds_the_deployed_clouds_provider(monkeypatch):
+    from glacier import Provider
+    from glacier.config import CloudFunctionConfig, GcpConfig, GCSConfig
+
+    monkeypatch.setenv("GLACIER_CLOUD", "aws")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    provider = Provider(config=GcpConfig(project_id="my-project"))
+    assert provider.cloud == "aws" and provider.config.region == "eu-west-1"
+    assert type(provider.source_config).__name__ == "GcpConfig"
+    bucket = provider.bucket(bucket="lake", path="raw/x.parquet", config=GCSConfig())
+    assert bucket.get_uri() == "s3://lake/raw/x.parquet"
+    assert provider.serverless(config=CloudFunctionConfig(memory=512)).kind == "serverless"
+    monkeypatch.setenv("GLACIER_CLOUD", "ibm")
+    with pytest.raises(ValueError, match="GLACIER_CLOUD='ibm' names no cloud"):
+        Provider(config=GcpConfig(project_id="my-project"))
+    monkeypatch.setenv("GLACIER_CLOUD", "gcp")
+    assert Provider(config=GcpConfig(project_id="my-project")).source_config is None  # not re-targeted
