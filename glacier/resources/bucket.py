@@ -19,7 +19,7 @@ import polars as pl
 
 from glacier.display.protocol import Displayable
 from glacier.errors import StorageError
-from glacier.storage import io
+from glacier.storage import deferred, io
 from glacier.storage.errors import Hints, storage_errors
 from glacier.storage.formats import FORMATS, format_of, has_suffix, is_glob
 from glacier.storage.paths import check_bucket_path
@@ -170,12 +170,20 @@ class Bucket(Displayable):
 
     def exists(self) -> bool:
         """Whether the object (for a glob or a folder: any file in it) exists."""
+        self._settle()
         with self._errors("check"):
             return bool(self._files())
+
+    def _settle(self) -> None:
+        """Publish the running pipeline's pending writes to this object before it is read."""
+        deferring = deferred.active()
+        if deferring is not None:
+            deferring[0].flush({self.get_uri()})
 
     # -- reading ---------------------------------------------------------------------
     def scan(self, **kwargs: Any) -> pl.LazyFrame:
         """A ``pl.LazyFrame`` over the object, glob or folder; ``kwargs`` go to ``pl.scan_*``."""
+        self._settle()
         uri = self.get_uri()
         if not self.is_folder:
             fmt = format_of(self.path)  # an unknown suffix fails before any I/O
@@ -254,12 +262,20 @@ class Bucket(Displayable):
                 f"'{self.path or 'data'}/part.parquet' or write(..., partition_by=[...])"
             )
         uri = self.get_uri()
+        deferring = deferred.active() if isinstance(frame, pl.LazyFrame) else None
+        if deferring is not None:  # inside a run: joins the run's collection
+            batch, node = deferring
+            batch.defer(uri, node, lambda: self._write_now(frame, uri, fmt))
+            return self
+        self._write_now(frame, uri, fmt)
+        return self
+
+    def _write_now(self, frame: pl.DataFrame | pl.LazyFrame, uri: str, fmt: str) -> None:
         if self.is_local:
             with self._errors("write"):
                 io.write_local(frame, uri, fmt)
-            return self
+            return
         self._upload(frame, uri, fmt)
-        return self
 
     def _upload(self, frame: pl.DataFrame | pl.LazyFrame, uri: str, fmt: str) -> None:
         """Stream ``frame`` into one object at ``uri``; published only when complete.

@@ -93,25 +93,27 @@ def _write(df: pl.DataFrame, target: Any, fmt: str) -> None:
         raise StorageError(f"cannot write format {fmt!r}")
 
 
-def _sink(lf: pl.LazyFrame, target: Any, fmt: str) -> None:
+def _sink(lf: pl.LazyFrame, target: Any, fmt: str, *, lazy: bool = False) -> Any:
     if fmt == "parquet":
-        lf.sink_parquet(target)
-    elif fmt == "csv":
-        lf.sink_csv(target)
-    elif fmt == "ndjson":
-        lf.sink_ndjson(target)
-    else:
-        lf.sink_ipc(target)
+        return lf.sink_parquet(target, lazy=lazy)
+    if fmt == "csv":
+        return lf.sink_csv(target, lazy=lazy)
+    if fmt == "ndjson":
+        return lf.sink_ndjson(target, lazy=lazy)
+    return lf.sink_ipc(target, lazy=lazy)
 
 
 def serialise(frame: pl.DataFrame | pl.LazyFrame, target: str | Path | IO[bytes], fmt: str) -> int | None:
     """Write ``frame`` to the local file or binary stream ``target``; return the rows when known.
 
-    A ``LazyFrame`` is streamed (``sink_*``), so it never has to fit in memory.
+    A ``LazyFrame`` is streamed (``sink_*``), so it never has to fit in memory. Inside a
+    deferred write (:mod:`glacier.storage.deferred`) the sink joins the run's collection.
     """
+    from glacier.storage.deferred import sink_or_wait
+
     dest: Any = str(target) if isinstance(target, str | Path) else target
     if isinstance(frame, pl.LazyFrame):
-        _sink(frame, dest, fmt)
+        sink_or_wait(lambda: _sink(frame, dest, fmt, lazy=True), lambda: _sink(frame, dest, fmt))
         return None
     _write(frame, dest, fmt)
     return frame.height
