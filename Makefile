@@ -7,7 +7,7 @@ CORE_STAMP := $(VENV)/.stamp-core
 DEV_STAMP := $(VENV)/.stamp-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-only test-deps bench lint format clean
+.PHONY: demo test test-only test-deps snapshots bench lint format clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: test-deps
 
 test-only:
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The one switch that rewrites the golden files (Terraform, export) from the current output.
+snapshots: $(DEV_STAMP)
+	GLACIER_UPDATE_SNAPSHOTS=1 $(PY) -m pytest tests/terraform/test_terraform.py tests/export/test_export_snapshots.py -k snapshot -q
 
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/run.py

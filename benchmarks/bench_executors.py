@@ -254,7 +254,7 @@ def main() -> list[dict]:
         try:
             rows += _scaleout(cluster.scheduler_address, ROOT)
         finally:
-            from glacier.run.distributed import close_clients
+            from glacier.run.dask_clients import close_clients
 
             close_clients(cluster.scheduler_address)
             cluster.close()

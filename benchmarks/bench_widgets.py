@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "browser"), str(ROOT / "tests" / "widgets")]
+sys.path.insert(0, str(ROOT))  # the `tests` package: its JupyterLab launcher and the 1,000-task pipeline
 
 N = 1000
-SETUP = f"from big import build_big\nfrom glacier_jupyter.widgets import DagWidget\nbig = build_big('data', n={N})\nbig.graph;"
+SETUP = f"from tests.widgets.big import build_big\nfrom glacier_jupyter.widgets import DagWidget\nbig = build_big('data', n={N})\nbig.graph;"
 SHOW = "DagWidget(big)"
 
 FIRST_RENDER_JS = """async () => {
@@ -48,9 +48,8 @@ RUN_LAG_JS = """async (code) => {
 
 
 def _payload_size() -> tuple[float, float]:
-    from big import build_big
-
     from glacier_jupyter.widgets import DagWidget
+    from tests.widgets.big import build_big
 
     with tempfile.TemporaryDirectory() as tmp:
         big = build_big(tmp, n=N)
@@ -64,7 +63,15 @@ def _payload_size() -> tuple[float, float]:
 
 
 def main() -> list[dict]:
-    from lab import ARTIFACTS, CHROMIUM, browser, jupyterlab, open_notebook, run_all, write_notebook
+    from tests.browser.lab import (
+        ARTIFACTS,
+        CHROMIUM,
+        browser,
+        jupyterlab,
+        open_notebook,
+        run_all,
+        write_notebook,
+    )
 
     rows: list[dict] = []
 

@@ -9,8 +9,6 @@ Examples
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from glacier.errors import (
@@ -23,7 +21,7 @@ from glacier.errors import (
 )
 
 if TYPE_CHECKING:
-    from glacier.pipeline import Pipeline, pipeline
+    from glacier.pipelines import Pipeline, pipeline
     from glacier.provider import Provider
 
 __version__ = "0.1.0"
@@ -65,25 +63,8 @@ def __getattr__(name: str) -> Any:
         from glacier.provider import Provider
 
         return Provider
-    if name == "Pipeline":
-        from glacier.pipeline import Pipeline
+    if name in ("pipeline", "Pipeline"):
+        from glacier import pipelines
 
-        return Pipeline
+        return getattr(pipelines, name)
     raise AttributeError(f"module 'glacier' has no attribute {name!r}")
-
-
-class _Glacier(types.ModuleType):
-    """``glacier.pipeline`` stays the decorator even once the submodule is imported."""
-
-    @property
-    def pipeline(self) -> Any:
-        from glacier.pipeline import pipeline
-
-        return pipeline
-
-    @pipeline.setter
-    def pipeline(self, value: Any) -> None:  # the import system records the submodule here
-        pass
-
-
-sys.modules[__name__].__class__ = _Glacier

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from glacier.resources.bucket import Bucket
     from glacier.task import Task
 
-__all__ = ["Node", "Output", "Param", "Graph", "tracing", "walk", "substitute"]
+__all__ = ["Node", "Output", "Param", "Graph", "tracing", "walk", "rebuild", "substitute"]
 
 _TRACE: contextvars.ContextVar[Graph | None] = contextvars.ContextVar("glacier_trace", default=None)
 
@@ -257,7 +257,7 @@ def _bucket_type() -> type:
 
 
 def walk(value: Any) -> Iterator[Any]:
-    """Yield every leaf inside tuples, lists, sets and dicts."""
+    """Yield every leaf inside tuples, lists, sets and dicts (dict values, not keys)."""
     if isinstance(value, (tuple, list, set, frozenset)):
         for item in value:
             yield from walk(item)
@@ -268,18 +268,42 @@ def walk(value: Any) -> Iterator[Any]:
         yield value
 
 
+_CONTAINERS = (tuple, list, dict, set, frozenset)
+
+
+def rebuild(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """``value`` with every leaf replaced by ``leaf(item)``: the one walk over nested
+    tuples (named tuples keep their type), lists, sets and dicts that every part of
+    Glacier uses (placeholders, the wire format, the cache)."""
+    if type(value) is tuple:  # the common case first: a call's positional arguments
+        return tuple([rebuild(v, leaf) for v in value])
+    if not isinstance(value, _CONTAINERS):
+        return leaf(value)
+    if isinstance(value, tuple):
+        items = [rebuild(v, leaf) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, list):
+        return [rebuild(v, leaf) for v in value]
+    if isinstance(value, dict):
+        return {k: rebuild(v, leaf) for k, v in value.items()}
+    return type(value)(rebuild(v, leaf) for v in value)
+
+
 def substitute(value: Any, values: dict[str, Any]) -> Any:
     """Replace every placeholder in ``value`` (nested containers too) by its value."""
-    if isinstance(value, Output):
-        return value.resolve(values)
-    if isinstance(value, tuple):
-        if hasattr(value, "_fields"):  # namedtuple
-            return type(value)(*(substitute(v, values) for v in value))
-        return tuple(substitute(v, values) for v in value)
-    if isinstance(value, list):
-        return [substitute(v, values) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute(v, values) for k, v in value.items()}
-    if isinstance(value, (set, frozenset)):
-        return type(value)(substitute(v, values) for v in value)
-    return value
+    if type(value) is tuple:  # a call's arguments (the hot path): flat items resolved inline
+        return tuple(
+            [
+                v.resolve(values)
+                if type(v) is Output
+                else v
+                if not isinstance(v, _CONTAINERS)
+                else _nested(v, values)
+                for v in value
+            ]
+        )
+    return _nested(value, values)
+
+
+def _nested(value: Any, values: dict[str, Any]) -> Any:
+    return rebuild(value, lambda item: item.resolve(values) if type(item) is Output else item)

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from glacier.display.protocol import Displayable
-from glacier.errors import DefinitionError, PipelineError
+from glacier.errors import DefinitionError
 
 if TYPE_CHECKING:
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
 
 __all__ = ["Preview", "NodeOutput", "preview", "preview_node"]
 
@@ -88,7 +88,7 @@ def preview(obj: Any, n: int = 10, **params: Any) -> Preview:
     **params
         Pipeline parameters (for a node or pipeline).
     """
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.resources.bucket import Bucket
 
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
@@ -136,10 +136,13 @@ def _frame_preview(
 
 
 def preview_node(pipeline: Pipeline, node: str, n: int = 10, **params: Any) -> Preview:
-    """Run only ``node`` and its upstream tasks, and preview the node's output."""
+    """Run only ``node`` and its upstream tasks, and preview the node's output.
+
+    The sub-graph runs through the pipeline's own lifecycle (:class:`~glacier.run.scheduler.Scheduler`)
+    with a read-only cache and no collection; ``pipeline.last_run`` is left as it was."""
     from glacier.graph import Graph, Output
-    from glacier.run.local import LocalRunner
     from glacier.run.record import RunRecord
+    from glacier.run.scheduler import Scheduler, cache_for
 
     start = time.perf_counter()
     graph = pipeline.trace(**params)
@@ -154,47 +157,19 @@ def preview_node(pipeline: Pipeline, node: str, n: int = 10, **params: Any) -> P
         params=graph.params,
     )
     record = RunRecord(uuid.uuid4().hex[:12], pipeline.name, "preview")
-    runner = LocalRunner(sub, record, None, cache=_cache_for(sub))
-    record.start = time.time()
-    runner.schedule()
-    record.end = time.time()
-    if record.failed:
-        errors = "; ".join(f"task {nid!r} failed: {record.tasks[nid].error}" for nid in record.failed)
-        record.status = "failed"
-        raise PipelineError(f"preview of {pipeline.name}.{node}: {errors}", record) from runner.errors[
-            record.failed[0]
-        ]
-    record.status = "done"
+
+    def failure(rec: RunRecord) -> str:
+        errors = "; ".join(f"task {nid!r} failed: {rec.tasks[nid].error}" for nid in rec.failed)
+        return f"preview of {pipeline.name}.{node}: {errors}"
+
+    values = Scheduler(sub, record, None, cache=cache_for(sub, read_only=True)).run(
+        collect=False, failure=failure
+    )
     order = sorted(needed, key=lambda nid: graph.nodes[nid].index)
     ran = tuple(nid for nid in order if not record.tasks[nid].cached)
     cached = tuple(nid for nid in order if record.tasks[nid].cached)
-    value = runner.values[node]
+    value = values[node]
     source = f"{pipeline.name}.{node}"
     if isinstance(value, (pl.LazyFrame, pl.DataFrame)):
         return _frame_preview(source, value, n, start, ran, cached)
     return Preview(source, None, {}, n, time.perf_counter() - start, ran, cached, value=value)
-
-
-class _ReadOnlyCache:
-    """The run cache, used for hits only: a preview never stores, because storing
-    materialises a task's whole output and a preview wants only its first rows."""
-
-    def __init__(self, cache: Any) -> None:
-        self._cache = cache
-
-    def lookup(self, node: Any, args: Any, kwargs: Any) -> tuple[bool, Any]:
-        return self._cache.lookup(node, args, kwargs)
-
-    def store(self, node: Any, args: Any, kwargs: Any, value: Any) -> Any:
-        return value
-
-
-def _cache_for(graph: Any) -> Any:
-    """The run cache (read-only) when a task asks for it and the cache is available."""
-    if not any(nd.task.cache for nd in graph.nodes.values()):
-        return None
-    try:
-        from glacier.run.cache import default_cache
-    except ImportError:
-        return None
-    return _ReadOnlyCache(default_cache())

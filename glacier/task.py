@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from glacier import partitions as parts
 from glacier.display.protocol import Displayable
 from glacier.errors import DefinitionError
 from glacier.graph import Output, current_graph
+from glacier.resources.bucket import Bucket
 
 if TYPE_CHECKING:
-    from glacier.resources.bucket import Bucket
     from glacier.resources.executor import Executor
 
-__all__ = ["Task"]
+__all__ = ["Task", "MappedTask"]
 
 #: Attribute names that mean a bucket is written (or may be: ``get_uri`` hands the
 #: location to other code), and those that only read.
@@ -140,10 +141,10 @@ class Task(Displayable):
     def map(self, source: Any, *args: Any, into: Bucket | None = None, **kwargs: Any) -> Any:
         """Run this task once per file of ``source`` (a bucket glob or folder), in parallel
         on a Dask executor; frames are combined, or written as a dataset ``into`` a folder.
-        See :mod:`glacier.run.mapping`."""
-        from glacier.run.mapping import map_task
-
-        return map_task(self, source, *args, into=into, **kwargs)
+        See :mod:`glacier.partitions`."""
+        if isinstance(self, MappedTask):
+            raise DefinitionError(f"{self.name}.map(...) is already a map: map the task itself")
+        return MappedTask(self, into=into)(source, *args, **kwargs)
 
     def call(
         self,
@@ -151,23 +152,39 @@ class Task(Displayable):
         kwargs: dict[str, Any],
         *,
         on_retry: Callable[[int, BaseException], None] | None = None,
+        pause: Callable[[float], None] = time.sleep,
     ) -> Any:
         """Run the function with frame conversions and retries; check what it returns."""
         if self.frame_params:
             args, kwargs = self.convert_inputs(args, kwargs)
-        attempt = 0
+        fn = self.fn
+        if not self.retries:
+            return self.check_output(fn(*args, **kwargs))
+        return self.check_output(self.retrying(lambda: fn(*args, **kwargs), on_retry=on_retry, pause=pause))
+
+    def retrying(
+        self,
+        attempt: Callable[[], Any],
+        *,
+        on_retry: Callable[[int, BaseException], None] | None = None,
+        pause: Callable[[float], None] = time.sleep,
+        final: tuple[type[BaseException], ...] = (),
+    ) -> Any:
+        """``attempt()`` until it succeeds or ``retries`` are spent, waiting ``retry_delay``
+        (times ``backoff`` per attempt) in between; errors of a ``final`` type are not retried."""
+        tries = 0
         while True:
             try:
-                result = self.fn(*args, **kwargs)
-                break
+                return attempt()
+            except final:
+                raise
             except Exception as exc:
-                if attempt >= self.retries:
+                if tries >= self.retries:
                     raise
                 if on_retry is not None:
-                    on_retry(attempt + 1, exc)
-                time.sleep(self.retry_delay * (self.backoff**attempt))
-                attempt += 1
-        return self.check_output(result)
+                    on_retry(tries + 1, exc)
+                pause(self.retry_delay * (self.backoff**tries))
+                tries += 1
 
     def convert_inputs(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -188,8 +205,6 @@ class Task(Displayable):
         return bound.args, bound.kwargs
 
     def _convert(self, param: str, value: Any, kind: str) -> Any:
-        from glacier.resources.bucket import Bucket
-
         if isinstance(value, Bucket):
             value = value.scan()
         if kind == "lazy":
@@ -230,6 +245,59 @@ class Task(Displayable):
         return f"<Task {self.name}{self.signature_text} on {self.executor.name} ({self.executor.kind})>"
 
 
+class MappedTask(Task):
+    """``inner`` applied to every partition of its first argument (a bucket); see
+    :mod:`glacier.partitions`. ``into`` writes each partition's output as one file."""
+
+    def __init__(self, inner: Task, *, into: Bucket | None = None) -> None:
+        if into is not None and not isinstance(into, Bucket):
+            raise DefinitionError(
+                f"{inner.name}.map(into=...) takes a bucket folder (provider.bucket(bucket=..., path='out')), "
+                f"not {type(into).__name__}"
+            )
+        self.inner = inner
+        self.into = into
+
+        def run_map(source: Any, *args: Any, **kwargs: Any) -> Any:
+            return self.run_here(source, args, kwargs)
+
+        super().__init__(
+            run_map,
+            inner.executor,
+            name=inner.name,
+            retries=0,
+            cache=inner.cache,
+            timeout=inner.timeout,
+            reads=inner.reads,
+            writes=(*inner.writes, *((into,) if into is not None else ())),
+        )
+        self.source_fn = inner.fn
+
+    def run_here(self, source: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run every partition in this process, one after the other."""
+        inner, into = self.inner, self.into
+        found = parts.partitions(source)
+        if into is not None:
+            parts.clear_into(into)
+        results = []
+        for index, part in enumerate(found):
+            value = inner.call((part, *args), kwargs)
+            if into is None:
+                results.append(value)
+                continue
+            if not isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+                raise DefinitionError(
+                    f"{inner.name}.map(into=...) writes each partition's output, so {inner.name} must return "
+                    f"a polars frame, not {type(value).__name__}"
+                )
+            parts.output_part(into, part, index).write(value)
+        return parts.dataset(into) if into is not None else parts.combine(results)
+
+    def __repr__(self) -> str:
+        into = f" into {self.into.name}" if self.into is not None else ""
+        return f"<Task {self.inner.name}.map(...) on {self.executor.name} ({self.executor.kind}){into}>"
+
+
 class _Written:
     """An annotation shown exactly as written (postponed annotations are strings)."""
 
@@ -268,8 +336,6 @@ def _frame_kind(hint: Any) -> str | None:
 def _bucket_usage(fn: Callable[..., Any]) -> tuple[dict[str, str], list[tuple[Bucket, str]]]:
     """Read the bytecode for ``name.attr`` uses: which parameters are used as written
     buckets, and which global/closure buckets the body reads or writes."""
-    from glacier.resources.bucket import Bucket
-
     code = getattr(fn, "__code__", None)
     if code is None:
         return {}, []

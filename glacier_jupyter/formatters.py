@@ -10,13 +10,13 @@ from glacier_jupyter.bridge import in_kernel, widget_classes
 
 __all__ = ["register_formatters", "unregister_formatters", "widget_bundle"]
 
-_TYPES = ("glacier.pipeline.Pipeline", "glacier.provider.Provider")
+_TYPES = ("glacier.pipelines.Pipeline", "glacier.provider.Provider")
 
 
 def widget_bundle(obj: Any) -> dict[str, Any] | None:
     """Static bundle plus the widget view for a pipeline or provider, or ``None``."""
     from glacier.display import mimebundle
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
 
     classes = widget_classes()
     if classes is None:

@@ -1,4 +1,5 @@
-"""Helpers shared by test folders: the repository's paths and the example scripts as modules.
+"""Helpers shared by test folders: the repository's paths, the example scripts as modules,
+and the small ETL pipeline (extract -> clean -> summarise -> publish) many tests run.
 
 Fixtures built on these live in ``tests/conftest.py``; import the plain helpers as
 ``from tests.helpers import load_example``.
@@ -9,10 +10,25 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any, NamedTuple
 
-__all__ = ["EXAMPLES", "ROOT", "UPDATE_SNAPSHOTS", "child_env", "load_example", "update_snapshots"]
+import polars as pl
+
+__all__ = [
+    "EXAMPLES",
+    "ORDERS",
+    "ROOT",
+    "UPDATE_SNAPSHOTS",
+    "Etl",
+    "build_etl",
+    "child_env",
+    "load_example",
+    "summary_of",
+    "update_snapshots",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -53,3 +69,77 @@ def child_env(**extra: str) -> dict[str, str]:
     """
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "GLACIER_PROGRESS": "0", "PYTHONPATH": path, **extra}
+
+
+#: the ETL's input: 1,000 orders in four regions, a seventh of them with a non-positive amount
+ORDERS = pl.DataFrame(
+    {
+        "id": list(range(1000)),
+        "region": [("north", "south", "east", "west")[i % 4] for i in range(1000)],
+        "amount": [float(i % 7 - 3) for i in range(1000)],
+    }
+)
+
+
+class Etl(NamedTuple):
+    """The ETL pipeline and what it is made of."""
+
+    provider: Any
+    executor: Any
+    raw: Any
+    out: Any
+    clean: Any
+    pipeline: Any
+
+
+def summary_of(orders: pl.DataFrame) -> pl.DataFrame:
+    """What the ETL publishes for ``orders``, computed with polars alone."""
+    return orders.filter(pl.col("amount") > 0).group_by("region").agg(pl.col("amount").sum()).sort("region")
+
+
+def build_etl(
+    provider: Any,
+    *,
+    raw: Any = None,
+    out: Any = None,
+    eager: bool = False,
+    between: Callable[[], object] | None = None,
+    name: str = "etl",
+) -> Etl:
+    """extract -> clean -> summarise -> publish on ``provider``'s local executor.
+
+    ``raw`` and ``out`` default to ``raw/orders.parquet`` and ``curated/summary.parquet``;
+    nothing is written. ``eager``: extract reads the object instead of scanning it.
+    ``between``: called inside ``clean``, after extract finished and before publish starts.
+    """
+    from glacier import pipeline
+
+    ex = provider.local()
+    raw = raw if raw is not None else provider.bucket(bucket="raw", path="orders.parquet")
+    out = out if out is not None else provider.bucket(bucket="curated", path="summary.parquet")
+
+    @ex.task()
+    def extract(source) -> pl.LazyFrame:
+        return source.read().lazy() if eager else source.scan()
+
+    @ex.task()
+    def clean(df: pl.LazyFrame) -> pl.LazyFrame:
+        if between is not None:
+            between()
+        return df.filter(pl.col("amount") > 0)
+
+    @ex.task()
+    def summarise(df: pl.LazyFrame) -> pl.LazyFrame:
+        return df.group_by("region").agg(pl.col("amount").sum()).sort("region")
+
+    @ex.task()
+    def publish(df: pl.LazyFrame, target) -> pl.LazyFrame:
+        target.write(df)
+        return target.scan()
+
+    @pipeline(name=name)
+    def etl():
+        """Orders to a summary."""
+        return publish(summarise(clean(extract(raw))), out)
+
+    return Etl(provider, ex, raw, out, clean, etl)

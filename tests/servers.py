@@ -1,15 +1,21 @@
-"""Real storage servers on loopback for tests: moto's S3, Azurite and a GCS emulator.
+"""Servers on loopback for tests: moto's S3, Azurite, a GCS emulator, and the primitives
+every server the tests start is launched with (JupyterLab in tests/browser/lab.py too).
 
-Each server runs as a subprocess on a free ``127.0.0.1`` port and is described by a
+Primitives: :func:`free_port`, :func:`launch` (start a process, wait until it is ready, fail
+with the tail of its log when it dies or never gets ready) and :func:`stop_process`.
+
+Each storage server runs as a subprocess on a free ``127.0.0.1`` port and is described by a
 :class:`Server`: its endpoint, the standard environment variables that point a
-client at it, and ``create_bucket``. Reuse it from any test area::
+client at it, and ``create_bucket``. In tests, use the session fixtures of
+``tests/conftest.py`` (``servers``, ``s3_server``); elsewhere::
 
     from tests.servers import start_s3
     with start_s3() as s3:
         s3.create_bucket("data")
         env = {**os.environ, **s3.env}
 
-``start_all()`` starts every server that is available; Azurite needs
+A server that cannot start raises :class:`ServerUnavailable` with the command that installs
+it; tests then fail with that message, never skip. Azurite needs
 ``scripts/install.d/10-azurite.sh`` (npm) to have run.
 """
 
@@ -25,7 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,13 +39,17 @@ __all__ = [
     "AZURITE_ACCOUNT",
     "AZURITE_KEY",
     "Server",
+    "ServerPool",
     "ServerUnavailable",
     "azurite_binary",
     "free_port",
+    "launch",
+    "require_server",
     "start_all",
     "start_azurite",
     "start_gcs",
     "start_s3",
+    "stop_process",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,15 +91,8 @@ class Server:
 
     def stop(self) -> None:
         """Stop the server process (only the one this object started)."""
-        proc = self.process
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        if self.process is not None:
+            stop_process(self.process)
 
     def __enter__(self) -> Server:
         return self
@@ -105,36 +108,75 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _launch(
-    name: str, argv: list[str], port: int, timeout: float = 20.0, env: dict[str, str] | None = None
+def listening(port: int) -> Callable[[], bool]:
+    """A readiness check: something accepts TCP connections on ``127.0.0.1:port``."""
+
+    def check() -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+        return False
+
+    return check
+
+
+def launch(
+    name: str,
+    argv: list[str],
+    port: int,
+    *,
+    ready: Callable[[], bool] | None = None,
+    timeout: float = 20.0,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    # Output goes to a temporary file, never a pipe: a pipe nobody reads fills up or
-    # breaks, and the server then blocks or dies on its next log line.
-    log = tempfile.TemporaryFile()
+    """Start ``argv`` and return once ``ready()`` is true (default: the port accepts connections).
+
+    Output goes to ``log`` (a temporary file when not given), never a pipe: a pipe nobody
+    reads fills up or breaks, and the server then blocks or dies on its next log line.
+    Raises :class:`ServerUnavailable` with the end of the log when the process exits or is
+    not ready within ``timeout`` seconds (a start-up bound, not a measurement).
+    """
+    check = ready or listening(port)
+    out = open(log, "w+b") if log is not None else tempfile.TemporaryFile()
     proc = subprocess.Popen(
         argv,
-        stdout=log,
+        stdout=out,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        cwd=ROOT,
+        cwd=cwd,
         start_new_session=True,
         env={**os.environ, **(env or {})},
     )
+
+    def tail() -> str:
+        out.seek(0)
+        return out.read().decode(errors="replace")[-2000:]
+
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                log.seek(0)
-                err = log.read().decode(errors="replace")[-500:]
-                raise ServerUnavailable(f"{name} exited with code {proc.returncode}: {err}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                raise ServerUnavailable(f"{name} exited with code {proc.returncode}: {tail()}")
+            if check():
                 return proc
             time.sleep(0.05)
-        proc.kill()
-        proc.wait(timeout=5)
-        raise ServerUnavailable(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+        stop_process(proc)
+        raise ServerUnavailable(f"{name} was not ready on 127.0.0.1:{port} within {timeout:.0f} s: {tail()}")
     finally:
-        log.close()  # the child keeps its own descriptor
+        out.close()  # the child keeps its own descriptor
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Terminate ``proc`` (a process this module launched), killing it if it does not exit."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
 
 
 # -- S3 (moto) ---------------------------------------------------------------------------
@@ -145,7 +187,7 @@ def start_s3(*, auth: bool = False) -> Server:
         raise ServerUnavailable('moto_server is missing: pip install "moto[server]"')
     port = free_port()
     extra = {"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if auth else None
-    proc = _launch("moto_server", [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, env=extra)
+    proc = launch("moto_server", [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, env=extra)
     endpoint = f"http://127.0.0.1:{port}"
     env = {
         "AWS_ENDPOINT_URL": endpoint,
@@ -202,7 +244,7 @@ def start_azurite() -> Server:
         "--skipApiVersionCheck",
         "--loose",
     ]
-    proc = _launch("azurite-blob", argv, port)
+    proc = launch("azurite-blob", argv, port)
     endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
     conn = azurite_connection_string(endpoint)
     env = {"AZURE_STORAGE_CONNECTION_STRING": conn}
@@ -227,7 +269,7 @@ def start_gcs() -> Server:
         raise ServerUnavailable("gcp-storage-emulator is missing: pip install gcp-storage-emulator")
     port = free_port()
     argv = [str(exe), "start", "-H", "127.0.0.1", "--port", str(port), "--in-memory", "-q"]
-    proc = _launch("gcp-storage-emulator", argv, port)
+    proc = launch("gcp-storage-emulator", argv, port)
     endpoint = f"http://127.0.0.1:{port}"
     env = {
         "STORAGE_EMULATOR_HOST": endpoint,
@@ -256,21 +298,67 @@ def start_gcs() -> Server:
 STARTERS: dict[str, Callable[[], Server]] = {"s3": start_s3, "gcs": start_gcs, "azure": start_azurite}
 
 
-@contextlib.contextmanager
-def start_all(names: tuple[str, ...] = ("s3", "gcs", "azure")) -> Iterator[dict[str, Server | Exception]]:
-    """Start the named servers; a server that cannot start maps to its exception."""
-    running: dict[str, Server | Exception] = {}
-    try:
-        for name in names:
+class ServerPool(Mapping[str, "Server | ServerUnavailable"]):
+    """The storage servers, each started on first use and all stopped by :meth:`close`.
+
+    ``pool["s3"]`` is the running :class:`Server`, or the :class:`ServerUnavailable` saying
+    why it could not start (asked once; the answer is kept).
+    """
+
+    def __init__(self, names: tuple[str, ...] = tuple(STARTERS)) -> None:
+        self._names = names
+        self._started: dict[str, Server | ServerUnavailable] = {}
+
+    def __getitem__(self, name: str) -> Server | ServerUnavailable:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._started:
             try:
-                running[name] = STARTERS[name]()
+                self._started[name] = STARTERS[name]()
             except ServerUnavailable as exc:
-                running[name] = exc
-        yield running
-    finally:
-        for server in running.values():
+                self._started[name] = exc
+        return self._started[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def require(self, name: str) -> Server:
+        """The running server; raises its :class:`ServerUnavailable` when it could not start."""
+        server = self[name]
+        if isinstance(server, ServerUnavailable):
+            raise server
+        return server
+
+    def close(self) -> None:
+        """Stop every server this pool started."""
+        for server in self._started.values():
             if isinstance(server, Server):
                 server.stop()
+        self._started.clear()
+
+
+def require_server(servers: Mapping[str, Server | Exception], name: str) -> Server:
+    """In a test: the running server, or a test failure saying why it is not and how to install it
+    (a missing server fails, never skips)."""
+    import pytest
+
+    server = servers[name]
+    if isinstance(server, Exception):
+        pytest.fail(f"the {name} server is not available: {server}", pytrace=False)
+    return server
+
+
+@contextlib.contextmanager
+def start_all(names: tuple[str, ...] = tuple(STARTERS)) -> Iterator[dict[str, Server | ServerUnavailable]]:
+    """Start the named servers now; a server that cannot start maps to its exception."""
+    pool = ServerPool(names)
+    try:
+        yield {name: pool[name] for name in names}
+    finally:
+        pool.close()
 
 
 if __name__ == "__main__":  # pragma: no cover - manual check: python tests/servers.py

@@ -62,7 +62,7 @@ def test_extras_refer_to_the_distribution_by_its_own_name() -> None:
             )
     (everything,) = (Requirement(r) for r in extras["all"])
     assert everything.name == NAME
-    assert everything.extras == set(extras) - {"all", "dev", "terraform"}, "`all` misses an extra"
+    assert everything.extras == set(extras) - {"all", "dev"}, "`all` misses an extra"
     assert "lineage" in everything.extras
 
 

@@ -4,7 +4,8 @@ Usage::
 
     glacier run MODULE:PIPELINE [--mode local|distributed] [--param k=v ...]
     glacier dag MODULE:PIPELINE [--html out.html | --svg out.svg]
-    glacier terraform MODULE:PIPELINE --out DIR [--cloud aws|gcp|azure]
+    glacier terraform MODULE:PIPELINE --out DIR [--cloud aws|gcp|azure] [--wheels DIR]
+    glacier rehearse MODULE:PIPELINE [--cloud aws|gcp|azure] [--out DIR]
     glacier export NOTEBOOK.ipynb [-o MODULE.py] [--check] [--pipeline NAME]
 
 ``MODULE`` is a dotted module name (found from the current folder, as with ``python -m``)
@@ -21,7 +22,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from glacier.cli import commands
+from glacier.cli import commands, deploy
 from glacier.cli.errors import UsageError
 from glacier.cli.load import load_pipeline
 from glacier.cli.params import PARAM_HELP, parse_params
@@ -91,12 +92,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     tf = command(
         "terraform",
-        commands.terraform,
-        "write the Terraform that deploys a pipeline",
-        "Generate Terraform (main.tf, variables.tf, outputs.tf) for a pipeline.",
+        deploy.terraform,
+        "write the Terraform that deploys a pipeline, and the packages it uploads",
+        "Generate Terraform (main.tf, variables.tf, outputs.tf) for a pipeline, and build the "
+        "function packages it uploads under OUT/build/ (pinned to this environment's versions).",
     )
     tf.add_argument("--out", "-o", required=True, metavar="DIR", help="folder to write the .tf files to")
     tf.add_argument("--cloud", choices=CLOUDS, help="re-target to this cloud (default: the provider's)")
+    tf.add_argument("--no-packages", action="store_true", help="write the .tf files only")
+    deploy.add_package_options(tf)
+
+    reh = command(
+        "rehearse",
+        deploy.rehearse,
+        "run the generated deployment locally and compare it with a local run",
+        "Export and build the deployment, run its orchestrator's states with each task in an "
+        "isolated process from its built package, against the storage the standard endpoint "
+        "variables name; compare every output with run(mode='local'). The last line is "
+        "'rehearsal passed' or 'rehearsal failed: REASON' (exit 0 or 1).",
+    )
+    reh.add_argument("--cloud", choices=CLOUDS, help="re-target to this cloud (default: the provider's)")
+    reh.add_argument(
+        "--out", "-o", metavar="DIR", help="the Terraform folder to write (default: a temporary one)"
+    )
+    reh.add_argument("--wheels", metavar="DIR", help="resolve the packages from this folder of wheels")
+    reh.add_argument(
+        "--phases", dest="verbose_phases", action="store_true", help="print each phase on stderr"
+    )
 
     ex = sub.add_parser(
         "export",

@@ -16,7 +16,7 @@ from glacier.cli.params import check_mode, parse_params
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["run", "dag", "terraform", "export"]
+__all__ = ["run", "dag", "export"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,16 +66,6 @@ def dag(args: argparse.Namespace) -> int:
     text = dag_svg(graph, title=f"pipeline {graph.name}") + "\n" if args.svg else dag_html(graph)
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}")
-    return 0
-
-
-def terraform(args: argparse.Namespace) -> int:
-    """``glacier terraform``: write the Terraform files that deploy a pipeline."""
-    from glacier.terraform import export
-
-    pipe = load_pipeline(args.target)
-    for path in export(pipe, args.out, cloud=args.cloud) or ():
-        print(f"wrote {path}")
     return 0
 
 

@@ -55,7 +55,7 @@ _NAMED = {
 
 def check_mode(mode: str) -> str:
     """``mode`` when it is a run mode, else a :class:`UsageError` listing the modes."""
-    from glacier.pipeline import MODES
+    from glacier.pipelines import MODES
 
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r} is not a run mode: use one of {', '.join(MODES)}")

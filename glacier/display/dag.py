@@ -19,7 +19,7 @@ from glacier.display._html import CSS, STATUS_COLORS, color_for, esc, fmt_signat
 
 if TYPE_CHECKING:
     from glacier.graph import Graph
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.run.record import RunRecord
 
 __all__ = [

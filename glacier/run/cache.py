@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from glacier.graph import Output, walk
+from glacier.graph import Output, rebuild, walk
 from glacier.run.fingerprint import (
     code_fingerprint,
     digest,
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from glacier.graph import Node
     from glacier.resources.bucket import Bucket
 
-__all__ = ["TaskCache", "default_cache", "cache_dir", "set_cache_dir", "CACHE_ENV"]
+__all__ = ["TaskCache", "ReadOnlyCache", "default_cache", "cache_dir", "set_cache_dir", "CACHE_ENV"]
 
 #: Environment variable naming the cache folder.
 CACHE_ENV = "GLACIER_CACHE_DIR"
@@ -321,6 +321,20 @@ class TaskCache:
         return f"TaskCache({str(self.root)!r})"
 
 
+class ReadOnlyCache:
+    """A cache used for hits only (previews): storing materialises a task's whole output,
+    and a preview wants only its first rows."""
+
+    def __init__(self, cache: TaskCache) -> None:
+        self._cache = cache
+
+    def lookup(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        return self._cache.lookup(node, args, kwargs)
+
+    def store(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> Any:
+        return value
+
+
 def _deref(ref: Any) -> Any:
     return ref() if isinstance(ref, weakref.ref) else ref
 
@@ -356,15 +370,7 @@ def _scans_a_bucket(value: pl.LazyFrame, node: Node) -> bool:
 
 def _materialise(value: Any) -> Any:
     """Collect lazy frames (the cache stores data, not plans); keep the lazy type."""
-    if isinstance(value, pl.LazyFrame):
-        return value.collect().lazy()
-    if isinstance(value, tuple):
-        return tuple(_materialise(v) for v in value)
-    if isinstance(value, list):
-        return [_materialise(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _materialise(v) for k, v in value.items()}
-    return value
+    return rebuild(value, lambda item: item.collect().lazy() if isinstance(item, pl.LazyFrame) else item)
 
 
 def _reads_upstream(node: Node) -> list[Bucket]:

@@ -25,144 +25,150 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from glacier import partitions as parts
 from glacier.errors import require
-from glacier.run.distributed import Shipped, _unpack, run_on_worker
 from glacier.run.limits import MemoryLimitError, TaskTimeoutError, memory_message, timeout_message
-from glacier.run.local import LocalRunner
-from glacier.run.mapping import MappedTask, clear_into, combine, dataset, output_part, partitions
+from glacier.run.placement import Call, Placement
+from glacier.run.wire import inline, run_on_worker, unpack
+from glacier.task import MappedTask
 
 if TYPE_CHECKING:
-    from glacier.graph import Node
+    from glacier.resources.executor import Executor
     from glacier.task import Task
 
-__all__ = ["EmulatingRunner", "run_limited"]
+__all__ = ["EmulatedProcess"]
 
 _NO_STAGING = 1 << 62  # everything travels through the pipe files, nothing is staged
 _POLL = 0.02
 
 
-class EmulatingRunner(LocalRunner):
-    """The local runner, with serverless tasks run under their function's limits."""
+class EmulatedProcess(Placement):
+    """Serverless tasks in a child process under their function's memory and timeout."""
 
-    def call_task(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        task = node.task
+    stop_note = "its function process was killed"
+
+    def __init__(self) -> None:
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def accepts(self, executor: Executor) -> bool:
+        return executor.kind == "serverless" and hasattr(executor.config, "memory")
+
+    def submit(self, call: Call) -> Call:
+        return call
+
+    def result(self, handle: Call) -> Any:
+        task = handle.node.task
+        if not isinstance(task, MappedTask):
+            return self._invoke(handle, task, inline(handle.args), inline(handle.kwargs), None)
+        source, *rest = handle.args
+        extra, kw = inline(tuple(rest)), inline(handle.kwargs)
+        if task.into is not None:
+            parts.clear_into(task.into)
+        results = []
+        for index, part in enumerate(parts.partitions(source)):
+            into = parts.output_part(task.into, part, index) if task.into is not None else None
+            results.append(self._invoke(handle, task.inner, (part, *extra), kw, into))
+        return parts.dataset(task.into) if task.into is not None else parts.combine(results)
+
+    def _invoke(self, call: Call, task: Task, args: Any, kwargs: Any, into: Any) -> Any:
+        node = call.node
+        return task.retrying(
+            lambda: self.run_limited(task, args, kwargs, into=into, timeout=node.task.timeout, label=node.id),
+            on_retry=call.on_retry,
+            pause=call.run.pause,
+            final=(MemoryLimitError, TaskTimeoutError),  # the same input hits the same limit again
+        )
+
+    def run_limited(
+        self,
+        task: Task,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        into: Any = None,
+        timeout: float | None = None,
+        label: str | None = None,
+    ) -> Any:
+        """Run ``task`` once in a child process under its serverless config's limits."""
+        cloudpickle = require("cloudpickle", "dask", "emulate=True (serverless limits)")
         config = task.executor.config
-        if task.executor.kind != "serverless" or not hasattr(config, "memory"):
-            return super().call_task(node, args, kwargs)
-        if isinstance(task, MappedTask):
-            source, *rest = args
-            extra, kw = _ship(tuple(rest)), _ship(kwargs)
-            if task.into is not None:
-                clear_into(task.into)
-            results = []
-            for index, part in enumerate(partitions(source)):
-                into = output_part(task.into, part, index) if task.into is not None else None
-                results.append(self._invoke(node, task.inner, (part, *extra), kw, into))
-            return dataset(task.into) if task.into is not None else combine(results)
-        return self._invoke(node, task, _ship(args), _ship(kwargs), None)
-
-    def _invoke(self, node: Node, task: Task, args: Any, kwargs: Any, into: Any) -> Any:
-        attempt = 0
-        while True:
+        name = label or task.name
+        limit = int(config.memory) * 1024 * 1024  # type: ignore[union-attr]
+        limits = [(float(config.timeout), f"{type(config).__name__}(timeout={config.timeout})")]  # type: ignore[union-attr]
+        if timeout is not None:
+            limits.append((float(timeout), f"the task's timeout={timeout:g}"))
+        seconds, source = min(limits)
+        with tempfile.TemporaryDirectory(prefix="glacier-emulate-") as tmp:
+            payload, result, log = (os.path.join(tmp, n) for n in ("payload.pkl", "result.pkl", "stderr.txt"))
+            ready = f"{result}.started"
+            with open(payload, "wb") as fh:
+                cloudpickle.dump((task, args, kwargs, into), fh)
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+            with open(log, "wb") as err:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "glacier.run.emulate", payload, result],
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env=env,
+                    cwd=os.getcwd(),
+                )
+            with self._lock:
+                self._procs.add(proc)
+                if self._closed:  # stopped while this process was starting
+                    proc.kill()
+            start: float | None = None  # the clock starts when the call starts (init is not billed)
+            peak = 0
             try:
-                return run_limited(task, args, kwargs, into=into, timeout=node.task.timeout, label=node.id)
-            except (MemoryLimitError, TaskTimeoutError):
-                raise  # the same input hits the same limit again: no retry
-            except Exception as exc:
-                if attempt >= task.retries:
-                    raise
-                self._retried(node, attempt + 1, exc)
-                time.sleep(task.retry_delay * (task.backoff**attempt))
-                attempt += 1
+                while proc.poll() is None and not os.path.exists(result):  # the call ends at its result
+                    peak = max(peak, _peak_rss(proc.pid))
+                    if start is None and os.path.exists(ready):
+                        start = time.monotonic()
+                    elapsed = time.monotonic() - start if start is not None else 0.0
+                    if peak > limit:
+                        raise MemoryLimitError(memory_message(name, peak, config))
+                    if elapsed > seconds:
+                        raise TaskTimeoutError(timeout_message(name, elapsed, seconds, source))
+                    time.sleep(_POLL)
+                if proc.poll() is None:
+                    try:
+                        proc.wait(timeout=10)  # interpreter shutdown, not billed
+                    except subprocess.TimeoutExpired:
+                        pass
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                with self._lock:
+                    self._procs.discard(proc)
+            if not os.path.exists(result):
+                with open(log, encoding="utf-8", errors="replace") as fh:
+                    tail = fh.read().strip().splitlines()[-3:]
+                code = proc.returncode
+                why = "killed by a signal" if code is not None and code < 0 else f"exit code {code}"
+                raise RuntimeError(f"{name}: its emulated function process died ({why}): {' | '.join(tail)}")
+            with open(result, "rb") as fh:
+                status, value, child_peak = cloudpickle.load(fh)
+        peak = max(peak, child_peak)
+        if peak > limit:
+            raise MemoryLimitError(memory_message(name, peak, config))
+        if status == "error":
+            raise value
+        return unpack(value)
 
-
-def _ship(value: Any) -> Any:
-    import polars as pl
-
-    if isinstance(value, pl.LazyFrame):
-        return Shipped(value.collect(), True)
-    if isinstance(value, pl.DataFrame):
-        return Shipped(value, False)
-    if isinstance(value, tuple):
-        return tuple(_ship(v) for v in value)
-    if isinstance(value, list):
-        return [_ship(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _ship(v) for k, v in value.items()}
-    return value
-
-
-def run_limited(
-    task: Task,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    *,
-    into: Any = None,
-    timeout: float | None = None,
-    label: str | None = None,
-) -> Any:
-    """Run ``task`` once in a child process under its serverless config's limits."""
-    cloudpickle = require("cloudpickle", "dask", "emulate=True (serverless limits)")
-    config = task.executor.config
-    name = label or task.name
-    limit = int(config.memory) * 1024 * 1024  # type: ignore[union-attr]
-    limits = [(float(config.timeout), f"{type(config).__name__}(timeout={config.timeout})")]  # type: ignore[union-attr]
-    if timeout is not None:
-        limits.append((float(timeout), f"the task's timeout={timeout:g}"))
-    seconds, source = min(limits)
-    with tempfile.TemporaryDirectory(prefix="glacier-emulate-") as tmp:
-        payload, result, log = (os.path.join(tmp, n) for n in ("payload.pkl", "result.pkl", "stderr.txt"))
-        ready = f"{result}.started"
-        with open(payload, "wb") as fh:
-            cloudpickle.dump((task, args, kwargs, into), fh)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        with open(log, "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "glacier.run.emulate", payload, result],
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=env,
-                cwd=os.getcwd(),
-            )
-        start: float | None = None  # the clock starts when the call starts (init is not billed)
-        peak = 0
-        try:
-            while proc.poll() is None and not os.path.exists(result):  # the call ends at its result
-                peak = max(peak, _peak_rss(proc.pid))
-                if start is None and os.path.exists(ready):
-                    start = time.monotonic()
-                elapsed = time.monotonic() - start if start is not None else 0.0
-                if peak > limit:
-                    raise MemoryLimitError(memory_message(name, peak, config))
-                if elapsed > seconds:
-                    raise TaskTimeoutError(timeout_message(name, elapsed, seconds, source))
-                time.sleep(_POLL)
-            if proc.poll() is None:
-                try:
-                    proc.wait(timeout=10)  # interpreter shutdown, not billed
-                except subprocess.TimeoutExpired:
-                    pass
-        finally:
+    def close(self) -> None:
+        """Kill every function process still running (Ctrl-C)."""
+        with self._lock:
+            self._closed = True
+            procs = list(self._procs)
+        for proc in procs:
             if proc.poll() is None:
                 proc.kill()
-                proc.wait()
-        if not os.path.exists(result):
-            with open(log, encoding="utf-8", errors="replace") as fh:
-                tail = fh.read().strip().splitlines()[-3:]
-            code = proc.returncode
-            why = "killed by a signal" if code is not None and code < 0 else f"exit code {code}"
-            raise RuntimeError(f"{name}: its emulated function process died ({why}): {' | '.join(tail)}")
-        with open(result, "rb") as fh:
-            status, value, child_peak = cloudpickle.load(fh)
-    peak = max(peak, child_peak)
-    if peak > limit:
-        raise MemoryLimitError(memory_message(name, peak, config))
-    if status == "error":
-        raise value
-    return _unpack(value)
 
 
 def _peak_rss(pid: int) -> int:

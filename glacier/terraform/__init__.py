@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from glacier.config.providers import AwsConfig, AzureConfig, GcpConfig, ProviderConfig
 
 if TYPE_CHECKING:
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.provider import Provider
 
 __all__ = ["export", "render", "renderers", "register_renderer", "CLOUDS"]

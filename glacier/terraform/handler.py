@@ -18,7 +18,7 @@ import sys
 import polars as pl
 
 from glacier.graph import substitute
-from glacier.pipeline import Pipeline
+from glacier import Pipeline
 
 MODULES = __MODULES__
 

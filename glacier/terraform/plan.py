@@ -5,7 +5,6 @@ Built from the pipelines' graphs; the renderers turn a :class:`Plan` into HCL.
 
 from __future__ import annotations
 
-import gc
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from glacier.terraform.naming import ident, unique_idents
 from glacier.terraform.retarget import CLOUDS, execution_for, storage_for
 
 if TYPE_CHECKING:
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.provider import Provider
 
 __all__ = ["Plan", "BucketSpec", "ExecutorSpec", "Step", "Flow", "SecretVar", "build_plan", "pipelines_of"]
@@ -115,7 +114,7 @@ class Plan:
 
 def pipelines_of(target: Any) -> list[Pipeline]:
     """The pipelines to export: one, a list, or every live pipeline using a provider."""
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.provider import Provider
 
     if isinstance(target, Pipeline):
@@ -134,25 +133,23 @@ def pipelines_of(target: Any) -> list[Pipeline]:
 
 
 def _pipelines_using(provider: Provider) -> list[Pipeline]:
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import defined_pipelines
 
-    gc.collect()
     found: dict[str, Pipeline] = {}
-    for obj in gc.get_objects():
-        if isinstance(obj, Pipeline):
-            try:
-                graph = obj.graph
-            except Exception:  # a pipeline that cannot be traced is not this provider's
-                continue
-            uses = any(n.task.executor.provider is provider for n in graph.nodes.values()) or any(
-                b.provider is provider for b in graph.buckets
-            )
-            if uses:
-                if obj.name in found and found[obj.name] is not obj:
-                    raise DefinitionError(
-                        f"two live pipelines named {obj.name!r} use this provider: pass the one to export"
-                    )
-                found[obj.name] = obj
+    for obj in defined_pipelines():
+        try:
+            graph = obj.graph
+        except Exception:  # a pipeline that cannot be traced is not this provider's
+            continue
+        uses = any(n.task.executor.provider is provider for n in graph.nodes.values()) or any(
+            b.provider is provider for b in graph.buckets
+        )
+        if uses:
+            if obj.name in found and found[obj.name] is not obj:
+                raise DefinitionError(
+                    f"two live pipelines named {obj.name!r} use this provider: pass the one to export"
+                )
+            found[obj.name] = obj
     if not found:
         raise DefinitionError(
             "no pipeline uses this provider: define a @pipeline whose tasks run on its executors, "

@@ -14,7 +14,7 @@ from glacier_jupyter.widgets.payload import apply_event, dag_payload, record_sta
 from glacier_jupyter.widgets.preview import preview_payload
 
 if TYPE_CHECKING:
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
     from glacier.run.events import RunEvent
 
 __all__ = ["DagWidget"]

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from glacier.pipeline import Pipeline
+    from glacier.pipelines import Pipeline
 
 __all__ = ["preview_payload"]
 

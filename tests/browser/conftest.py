@@ -1,5 +1,6 @@
 """Fixtures for the real-browser widget tests: one JupyterLab server and one headless
-Chromium per session (skipped with a reason when Chromium is not installed)."""
+Chromium per session. A missing Chromium or a server that does not start fails the tests
+with the reason and the install command, as a missing storage server does."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.lab import ARTIFACTS, CHROMIUM, browser, jupyterlab
+from tests.browser.lab import ARTIFACTS, CHROMIUM, CHROMIUM_HINT, browser, jupyterlab
 
 
 @pytest.fixture(scope="session")
@@ -17,14 +18,14 @@ def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def lab_url(lab_root: Path):
-    with jupyterlab(lab_root) as url:
+    with jupyterlab(lab_root) as url:  # ServerUnavailable, with the server's log, if it cannot start
         yield url
 
 
 @pytest.fixture(scope="session")
 def chromium():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/install.d/20-chromium.sh")
+        pytest.fail(CHROMIUM_HINT, pytrace=False)  # a missing browser fails, as a missing server does
     with browser() as b:
         yield b
 

@@ -1,16 +1,14 @@
 """A JupyterLab server on 127.0.0.1 (temporary config/data/runtime dirs, news and update
 checks off) and Debian's headless Chromium driven by Playwright, for the widget tests
-and the widget benchmark."""
+and the widget benchmark. The server is launched, awaited and stopped with the shared
+primitives of ``tests/servers.py``."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +17,8 @@ from typing import Any
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import ROOT, ServerUnavailable, free_port, launch, stop_process
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -32,12 +31,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+#: what installs the browser the tests drive
+CHROMIUM_HINT = f"{CHROMIUM} is missing: run bash scripts/install.d/20-chromium.sh"
 
 
 @contextmanager
@@ -55,14 +50,14 @@ def jupyterlab(root_dir: Path) -> Iterator[str]:
         JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
         GLACIER_PROGRESS="0",
-        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests" / "widgets"), env.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
     )
     notif = tmp / "settings" / "@jupyterlab" / "apputils-extension"
     notif.mkdir(parents=True, exist_ok=True)
     (notif / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     cmd = [
         sys.executable,
         "-m",
@@ -79,36 +74,31 @@ def jupyterlab(root_dir: Path) -> Iterator[str]:
         "--LabApp.news_url=",
         "--ServerApp.open_browser=False",
     ]
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root_dir)
     url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    proc = launch(
+        "jupyter lab", cmd, port, ready=answers, timeout=120, env=env, cwd=root_dir, log=tmp / "server.log"
+    )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"jupyter lab did not start: {(tmp / 'server.log').read_text()[-2000:]}"
-                    ) from None
-                time.sleep(0.25)
         yield f"{url}/lab/tree/{{path}}?token={token}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_process(proc)
 
 
 @contextmanager
 def browser() -> Iterator[Any]:
-    """A Playwright Chromium browser (Debian's, headless)."""
+    """A Playwright Chromium browser (Debian's, headless); :class:`ServerUnavailable` when missing."""
     from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise ServerUnavailable(CHROMIUM_HINT)
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

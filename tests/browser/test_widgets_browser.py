@@ -14,7 +14,7 @@ from tests.browser.lab import ARTIFACTS, execute, open_notebook, run_all, write_
 pytestmark = pytest.mark.slow
 
 CELLS = [
-    "from sample import build\nns = build('data')\nglobals().update(ns)",
+    "from tests.widgets.sample import build\nns = build('data')\nglobals().update(ns)",
     "from glacier_jupyter.widgets import DagWidget, ResourceWidget\ndag = DagWidget(etl)\ndag",
     "ResourceWidget(provider)",
 ]

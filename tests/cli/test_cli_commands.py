@@ -42,14 +42,16 @@ def glacier_version() -> str:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["run"], ["dag"], ["terraform"], ["export"]], ids=lambda c: c[0] if c else "glacier"
+    "command",
+    [[], ["run"], ["dag"], ["terraform"], ["rehearse"], ["export"]],
+    ids=lambda c: c[0] if c else "glacier",
 )
 def test_help(glacier: Run, command: list[str]) -> None:
     done = glacier(*command, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: glacier")
     if not command:
-        for sub in ("run", "dag", "terraform", "export"):
+        for sub in ("run", "dag", "terraform", "rehearse", "export"):
             assert sub in done.stdout
 
 
@@ -357,8 +359,9 @@ def etl():
 
 def test_terraform(glacier: Run, workdir: Path) -> None:
     (workdir / "aws_pipes.py").write_text(AWS_MODULE)
-    done = glacier("terraform", "aws_pipes.py:etl", "--out", "infra", cwd=workdir)
+    done = glacier("terraform", "aws_pipes.py:etl", "--out", "infra", "--no-packages", cwd=workdir)
     assert done.returncode == 0, done.stderr
+    assert not (workdir / "infra" / "build").exists()
     written = sorted(p.name for p in (workdir / "infra").rglob("*.tf"))
     assert "main.tf" in written
     assert "wrote" in done.stdout
@@ -366,6 +369,8 @@ def test_terraform(glacier: Run, workdir: Path) -> None:
     gcp = glacier("terraform", "aws_pipes.py:etl", "--out", "infra-gcp", "--cloud", "gcp", cwd=workdir)
     assert gcp.returncode == 0, gcp.stderr
     assert "google_" in (workdir / "infra-gcp" / "main.tf").read_text()
+    assert (workdir / "infra-gcp" / "build" / "gcp" / "source.zip").is_file()  # the packages too
+    assert "packages for gcp built in" in gcp.stdout
     one_line_error(glacier("terraform", "pipes.py:zzz", "--out", "infra", cwd=workdir), "no pipeline 'zzz'")
 
 
@@ -374,7 +379,7 @@ def test_lazy_package_attributes_stay_right_after_submodule_imports() -> None:
     mean the class and the decorator, whatever was imported first."""
     code = (
         "import sys, glacier; assert 'polars' not in sys.modules\n"
-        "import glacier.pipeline, glacier.provider\n"
+        "import glacier.pipelines, glacier.provider\n"
         "from glacier import Pipeline, Provider, pipeline\n"
         "assert callable(pipeline) and not isinstance(pipeline, type(sys))\n"
         "assert glacier.pipeline is pipeline and Provider.__name__ == 'Provider' and Pipeline.__name__ == 'Pipeline'\n"

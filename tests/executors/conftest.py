@@ -25,7 +25,7 @@ def dask_address():
     try:
         yield cluster.scheduler_address
     finally:
-        from glacier.run.distributed import close_clients
+        from glacier.run.dask_clients import close_clients
 
         close_clients(cluster.scheduler_address)
         cluster.close()

@@ -19,7 +19,7 @@ from typing import Any
 __all__ = ["PRELUDE", "dump_code", "run_notebook", "run_module", "load_results", "copy_tree"]
 
 PRELUDE = """\
-from glacier.pipeline import Pipeline as _GlacierPipeline
+from glacier.pipelines import Pipeline as _GlacierPipeline
 
 _GLACIER_RESULTS = {}
 _glacier_run = _GlacierPipeline.run

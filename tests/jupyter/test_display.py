@@ -22,41 +22,8 @@ def _svgs(html: str) -> list[ET.Element]:
     return [ET.fromstring(m) for m in re.findall(r"<svg.*?</svg>", html, flags=re.S)]
 
 
-@pytest.fixture
-def etl(local_provider):
-    provider = local_provider
-    ex = provider.local()
-    raw = provider.bucket(bucket="raw", path="orders.parquet")
-    out = provider.bucket(bucket="curated", path="summary.parquet")
-    raw.write(pl.DataFrame({"region": ["n", "s", "n"], "amount": [1.0, 2.0, 3.0]}))
-
-    @ex.task()
-    def extract(source) -> pl.LazyFrame:
-        return source.scan()
-
-    @ex.task()
-    def clean(df: pl.LazyFrame) -> pl.LazyFrame:
-        return df.filter(pl.col("amount") > 0)
-
-    @ex.task()
-    def summarise(df: pl.LazyFrame) -> pl.LazyFrame:
-        return df.group_by("region").agg(pl.col("amount").sum()).sort("region")
-
-    @ex.task()
-    def publish(df: pl.LazyFrame, target) -> pl.LazyFrame:
-        target.write(df)
-        return target.scan()
-
-    @pipeline(name="etl")
-    def etl():
-        """Orders to a summary."""
-        return publish(summarise(clean(extract(raw))), out)
-
-    return provider, ex, raw, out, clean, etl
-
-
 def test_provider_bundle(etl):
-    provider = etl[0]
+    provider = etl.provider
     bundle = mimebundle(provider)
     assert set(bundle) == {"text/plain", "text/html"}
     for text in bundle.values():
@@ -67,14 +34,14 @@ def test_provider_bundle(etl):
 
 
 def test_bucket_bundle_says_whether_the_object_exists(etl):
-    raw, out = etl[2], etl[3]
+    raw, out = etl.raw, etl.out
     assert "exists" in mimebundle(raw)["text/plain"]
     assert raw.get_uri() in mimebundle(raw)["text/html"]
     assert "not written yet" in mimebundle(out)["text/plain"]
 
 
 def test_executor_and_task_bundles(etl):
-    ex, clean = etl[1], etl[4]
+    ex, clean = etl.executor, etl.clean
     e = mimebundle(ex)
     assert (
         "Executor local" in e["text/plain"] and "clean(df: pl.LazyFrame) -&gt; pl.LazyFrame" in e["text/html"]
@@ -85,7 +52,7 @@ def test_executor_and_task_bundles(etl):
 
 
 def test_pipeline_bundle_is_a_dag_picture(etl):
-    bundle = mimebundle(etl[5])
+    bundle = mimebundle(etl.pipeline)
     assert set(bundle) == {"text/plain", "text/html"}
     (svg,) = _svgs(bundle["text/html"])
     ns = "{http://www.w3.org/2000/svg}"
@@ -99,7 +66,7 @@ def test_pipeline_bundle_is_a_dag_picture(etl):
 
 
 def test_layout_is_left_to_right_in_layers(etl):
-    lay = layout(etl[5].graph)
+    lay = layout(etl.pipeline.graph)
     x = {nid: n.x for nid, n in lay.nodes.items()}
     assert x["bucket:raw/orders.parquet"] < x["extract"] < x["clean"] < x["summarise"] < x["publish"]
     assert x["publish"] < x["bucket:curated/summary.parquet"]
@@ -108,7 +75,7 @@ def test_layout_is_left_to_right_in_layers(etl):
 
 
 def test_run_record_bundle_table_and_timeline(etl):
-    pipe = etl[5]
+    pipe = etl.pipeline
     pipe.run(progress=False)
     bundle = mimebundle(pipe.last_run)
     assert "done" in bundle["text/plain"] and "summarise" in bundle["text/plain"]
@@ -143,15 +110,15 @@ def test_failed_run_record_shows_the_error(local_provider):
 
 
 def test_preview_bundle(etl):
-    shown = preview(etl[5].node("clean"), n=2)
+    shown = preview(etl.pipeline.node("clean"), n=2)
     bundle = mimebundle(shown)
     assert "Preview of etl.clean" in bundle["text/plain"] and "region: String" in bundle["text/plain"]
     assert "<table" in bundle["text/html"] and "amount" in bundle["text/html"]
 
 
 def test_include_exclude(etl):
-    assert set(mimebundle(etl[0], include={"text/plain"})) == {"text/plain"}
-    assert set(mimebundle(etl[0], exclude={"text/html"})) == {"text/plain"}
+    assert set(mimebundle(etl.provider, include={"text/plain"})) == {"text/plain"}
+    assert set(mimebundle(etl.provider, exclude={"text/html"})) == {"text/plain"}
 
 
 def test_no_secret_in_any_display(tmp_path):

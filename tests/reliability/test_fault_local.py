@@ -19,8 +19,9 @@ import pytest
 
 from glacier import PipelineError, Provider, pipeline
 from glacier.config import LocalConfig
+from tests.helpers import ORDERS, build_etl
 
-IN = pl.DataFrame({"id": list(range(100)), "value": [i % 7 - 3 for i in range(100)]})
+IN = ORDERS
 OLD = pl.DataFrame({"id": [0], "value": [42]})
 
 
@@ -29,29 +30,16 @@ def leftovers(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if "glacier-tmp" in p.name or p.name.endswith(".tmp")]
 
 
-def etl(provider, *, load_eager: bool = False, save_to=None):
-    ex = provider.local()
-    src = provider.bucket(bucket="raw", path="in.parquet")
-    dst = save_to or provider.bucket(bucket="curated", path="out.parquet")
-
-    @ex.task(name="load")
-    def load(source) -> pl.LazyFrame:
-        return source.read().lazy() if load_eager else source.scan()
-
-    @ex.task(name="transform")
-    def transform(df: pl.LazyFrame) -> pl.LazyFrame:
-        return df.filter(pl.col("value") > 0)
-
-    @ex.task(name="save")
-    def save(df: pl.LazyFrame) -> int:
-        dst.write(df)
-        return 1
-
-    @pipeline(name="local_etl")
-    def p():
-        return save(transform(load(src)))
-
-    return p, src, dst
+def etl(provider, *, load_eager: bool = False):
+    """The shared ETL reading ``raw/in.parquet`` and publishing ``curated/out.parquet``."""
+    built = build_etl(
+        provider,
+        raw=provider.bucket(bucket="raw", path="in.parquet"),
+        out=provider.bucket(bucket="curated", path="out.parquet"),
+        eager=load_eager,
+        name="local_etl",
+    )
+    return built.pipeline, built.raw, built.out
 
 
 # -- a corrupted parquet input ---------------------------------------------------------------------
@@ -67,9 +55,9 @@ def test_corrupted_parquet_input(local_provider, tmp_path, load_eager):
     record = p.last_run
     assert record.status == "failed" and len(record.failed) == 1
     # scan() reads the footer at once, so even a lazy scan fails in the task that reads the object
-    assert record.failed == ["load"] and record.skipped == ["transform", "save"]
+    assert record.failed == ["extract"] and record.skipped == ["clean", "summarise", "publish"]
     message = str(info.value)
-    assert "'load'" in message and "raw/in.parquet" in message and "parquet" in message.lower()
+    assert "'extract'" in message and "raw/in.parquet" in message and "parquet" in message.lower()
     assert pl.read_parquet(dst.get_uri()).equals(OLD)  # the older output is intact
     assert leftovers(tmp_path) == []
 

@@ -2,18 +2,18 @@
 
 ``store`` is parametrised over local / s3 / gcs / azure (one pytest mark each),
 so every storage test runs on all four: ``pytest tests/storage -m s3`` runs one.
-A server that cannot start makes its tests fail with the reason, never skip.
+The servers are the session's (``servers`` in tests/conftest.py); a server that cannot
+start makes its tests fail with the reason, never skip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from glacier import Provider
-from tests.servers import Server, start_all
+from tests.servers import Server, ServerPool
 from tests.storage.support import BACKENDS, new_bucket_name, provider_for, server_for
 
 
@@ -31,19 +31,6 @@ class Store:
         return self.provider.bucket(bucket=self.bucket, path=path, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
-def servers() -> Iterator[dict[str, Server | Exception]]:
-    """moto S3, gcp-storage-emulator and Azurite, started once for the session."""
-    with start_all() as running:
-        yield running
-
-
-@pytest.fixture
-def get_server(servers: dict[str, Server | Exception]):
-    """``get_server("s3")``: the running server, or a test failure saying why it is not."""
-    return lambda name: server_for(servers, name)
-
-
 @pytest.fixture
 def bucket_name() -> str:
     """A fresh bucket name (create it with ``server.create_bucket``)."""
@@ -51,7 +38,7 @@ def bucket_name() -> str:
 
 
 @pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in BACKENDS])
-def store(request: pytest.FixtureRequest, servers: dict[str, Server | Exception], tmp_path: object) -> Store:
+def store(request: pytest.FixtureRequest, servers: ServerPool, tmp_path: object) -> Store:
     """One backend (local, s3, gcs, azure) with a fresh bucket."""
     name = request.param
     server = None if name == "local" else server_for(servers, name)

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from glacier import Provider
 from glacier.config import AwsConfig, AzureConfig, GcpConfig, LocalConfig
-from tests.servers import GCS_PROJECT, Server
+from tests.servers import GCS_PROJECT, Server, require_server
 
 __all__ = ["BACKENDS", "new_bucket_name", "provider_for", "server_for"]
 
 BACKENDS = ("local", "s3", "gcs", "azure")
 
 
-def server_for(servers: dict[str, Server | Exception], name: str) -> Server:
-    server = servers[name]
-    if isinstance(server, Exception):
-        pytest.fail(f"the {name} server is not available: {server}", pytrace=False)
-    return server
+#: the running server, or a test failure saying why it is not (tests/servers.py)
+server_for = require_server
 
 
 def provider_for(name: str, server: Server | None, tmp_path: object) -> Provider:

@@ -64,7 +64,8 @@ def test_generated_handler_runs_tasks_in_order_through_staging(tmp_path, monkeyp
     (data / "data").mkdir(parents=True)
     pl.DataFrame({"a": [1, 2, 3]}).write_parquet(data / "data" / "in.parquet")
     staging = tmp_path / "staging"
-    env = {**os.environ, "TF_DEMO_DATA": str(data), "PYTHONPATH": str(src)}
+    path = os.pathsep.join(p for p in (str(src), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "TF_DEMO_DATA": str(data), "PYTHONPATH": path}
     for task in ("load", "double"):  # the order the orchestrator runs them in
         subprocess.run(
             [sys.executable, "glacier_handler.py", "handler_demo", task, "run-1", str(staging)],

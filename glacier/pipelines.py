@@ -5,23 +5,36 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
 
 import polars as pl
 
 from glacier.display.protocol import Displayable
-from glacier.errors import DefinitionError, DeploymentRequiredError, PipelineError
+from glacier.errors import DefinitionError, DeploymentRequiredError
 from glacier.graph import Graph, Param, current_graph, substitute, tracing
 from glacier.run.events import GLOBAL_BUS, EventBus, RunEvent
 
 if TYPE_CHECKING:
     from glacier.run.record import RunRecord
 
-__all__ = ["Pipeline", "pipeline", "MODES"]
+__all__ = ["Pipeline", "pipeline", "MODES", "defined_pipelines"]
 
 MODES = ("local", "distributed")
+
+#: Every pipeline defined in this process, by (module, qualified name, pipeline name): a
+#: re-run notebook cell replaces its earlier definition. Weak: an unused pipeline goes away.
+_DEFINED: dict[tuple[str, str, str], weakref.ref[Pipeline]] = {}
+
+
+def defined_pipelines() -> list[Pipeline]:
+    """The live pipelines defined in this process, in definition order."""
+    live = [(key, ref()) for key, ref in list(_DEFINED.items())]
+    for key, found in live:
+        if found is None:
+            _DEFINED.pop(key, None)
+    return [found for _, found in live if found is not None]
 
 
 class Pipeline(Displayable):
@@ -45,6 +58,7 @@ class Pipeline(Displayable):
         self.last_run: RunRecord | None = None
         self.events = EventBus()
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        _DEFINED[(fn.__module__, fn.__qualname__, self.name)] = weakref.ref(self)
 
     # -- tracing ---------------------------------------------------------------------
     def trace(self, *args: Any, **params: Any) -> Graph:
@@ -124,7 +138,9 @@ class Pipeline(Displayable):
                 "use it with mode='local'"
             )
         graph = self.trace(*args, **params)
+        from glacier.run.placement import placements_for
         from glacier.run.record import RunRecord
+        from glacier.run.scheduler import Scheduler, cache_for
 
         record = RunRecord(os.urandom(6).hex(), self.name, mode, params=_public_params(graph.params))
         self.last_run = record
@@ -137,51 +153,15 @@ class Pipeline(Displayable):
             from glacier.run.progress import ProgressBar
 
             subscribers.append(ProgressBar(len(graph.nodes), self.name))
-        emit = _fanout(subscribers, self.events, GLOBAL_BUS)
-        runner = _runner(mode, emulate)(graph, record, emit, max_workers=max_workers, cache=_cache_for(graph))
-        record.start = time.time()
-        if emit:
-            emit(
-                RunEvent("run_started", record.run_id, self.name, time=record.start, nodes=tuple(graph.nodes))
-            )
-        try:
-            values = runner.run()
-        except BaseException as exc:
-            record.status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
-            record.error = f"{type(exc).__name__}: {exc}"
-            record.end = time.time()
-            for task in record.tasks.values():
-                if task.status == "running":  # stopped mid-call: say so in the record
-                    task.end = task.end or record.end
-                    task.error = task.error or f"interrupted ({type(exc).__name__}) while running"
-                if task.status in ("pending", "running"):
-                    task.status = "skipped" if task.status == "pending" else "failed"
-            if emit:
-                emit(RunEvent("run_failed", record.run_id, self.name, time=record.end, error=record.error))
-            raise
-        record.end = time.time()
-        if record.failed:
-            record.status = "failed"
-            message = _failure_message(self.name, graph, record)
-            record.error = message
-            if emit:
-                emit(
-                    RunEvent(
-                        "run_failed",
-                        record.run_id,
-                        self.name,
-                        time=record.end,
-                        duration=record.duration,
-                        error=message,
-                    )
-                )
-            first = runner.errors[record.failed[0]]
-            raise PipelineError(message, record) from first
-        record.status = "done"
-        if emit:
-            emit(
-                RunEvent("run_finished", record.run_id, self.name, time=record.end, duration=record.duration)
-            )
+        scheduler = Scheduler(
+            graph,
+            record,
+            _fanout(subscribers, self.events, GLOBAL_BUS),
+            placements=placements_for(mode, emulate),
+            max_workers=max_workers,
+            cache=cache_for(graph),
+        )
+        values = scheduler.run()
         returned = {
             nid: value.lazy()
             if isinstance(value, pl.DataFrame)
@@ -220,28 +200,6 @@ class Pipeline(Displayable):
         return f"<Pipeline {self.name}{self.signature}>"
 
 
-def _runner(mode: str, emulate: bool) -> Any:
-    if mode == "distributed":
-        from glacier.run.distributed import DistributedRunner
-
-        return DistributedRunner
-    if emulate:
-        from glacier.run.emulate import EmulatingRunner
-
-        return EmulatingRunner
-    from glacier.run.local import LocalRunner
-
-    return LocalRunner
-
-
-def _cache_for(graph: Graph) -> Any:
-    if not any(node.task.cache for node in graph.nodes.values()):
-        return None
-    from glacier.run.cache import default_cache
-
-    return default_cache()
-
-
 def _fanout(
     subscribers: list[Callable[[RunEvent], None]], *buses: EventBus
 ) -> Callable[[RunEvent], None] | None:
@@ -274,20 +232,6 @@ def _check_deployable(graph: Graph, record: RunRecord) -> None:
             "or run with mode='local'",
             record,
         )
-
-
-def _failure_message(name: str, graph: Graph, record: RunRecord) -> str:
-    parts = []
-    for nid in record.failed:
-        task = record.tasks[nid]
-        parts.append(f"task {nid!r} on executor {task.executor!r} failed: {task.error}")
-    message = f"pipeline {name!r} failed: " + "; ".join(parts)
-    if record.skipped:
-        message += f" (skipped downstream: {', '.join(record.skipped)})"
-    done = [t.node for t in record.tasks.values() if t.status in ("done", "cached")]
-    if done:
-        message += f" (finished: {', '.join(done)})"
-    return message
 
 
 def _public_params(params: dict[str, Any]) -> dict[str, Any]:

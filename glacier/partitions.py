@@ -1,4 +1,4 @@
-"""Partition maps: ``task.map(bucket)`` runs a task once per file of a bucket.
+"""The partitions of a map: ``task.map(bucket)`` runs a task once per file of a bucket.
 
 Inside a pipeline, ``score.map(raw)`` records ONE node (named after the task) whose
 value is the combined result; with ``mode="distributed"`` and a Dask executor every
@@ -19,57 +19,14 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from glacier.errors import DefinitionError, StorageError
 from glacier.resources.bucket import Bucket
-from glacier.task import Task
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["MappedTask", "map_task", "partitions", "combine", "output_part"]
-
-
-class MappedTask(Task):
-    """``inner`` applied to every partition of its first argument (a bucket)."""
-
-    def __init__(self, inner: Task, *, into: Bucket | None = None) -> None:
-        if into is not None and not isinstance(into, Bucket):
-            raise DefinitionError(
-                f"{inner.name}.map(into=...) takes a bucket folder (provider.bucket(bucket=..., path='out')), "
-                f"not {type(into).__name__}"
-            )
-        self.inner = inner
-        self.into = into
-
-        def run_map(source: Any, *args: Any, **kwargs: Any) -> Any:
-            return run_local(self, source, args, kwargs)
-
-        super().__init__(
-            run_map,
-            inner.executor,
-            name=inner.name,
-            retries=0,
-            cache=inner.cache,
-            timeout=inner.timeout,
-            reads=inner.reads,
-            writes=(*inner.writes, *((into,) if into is not None else ())),
-        )
-        self.source_fn = inner.fn
-
-    def __repr__(self) -> str:
-        into = f" into {self.into.name}" if self.into is not None else ""
-        return f"<Task {self.inner.name}.map(...) on {self.executor.name} ({self.executor.kind}){into}>"
-
-
-def map_task(task: Task, source: Any, *args: Any, into: Bucket | None = None, **kwargs: Any) -> Any:
-    """``task.map(source, *args, into=None, **kwargs)``: see the module docstring."""
-    if isinstance(task, MappedTask):
-        raise DefinitionError(f"{task.name}.map(...) is already a map: map the task itself")
-    return MappedTask(task, into=into)(source, *args, **kwargs)
+__all__ = ["partitions", "output_part", "dataset", "combine", "clear_into"]
 
 
 def partitions(source: Any) -> list[Bucket]:
@@ -141,26 +98,3 @@ def clear_into(into: Bucket) -> None:
     fs = into.fs
     for path in fs.glob(f"{uri.rstrip('/')}/part-*.parquet"):
         fs.rm(path)
-
-
-def run_local(mapped: MappedTask, source: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Run every partition in this process, one after the other."""
-    parts = partitions(source)
-    inner = mapped.inner
-    if mapped.into is not None:
-        clear_into(mapped.into)
-    results = []
-    for index, part in enumerate(parts):
-        value = inner.call((part, *args), kwargs)
-        if mapped.into is not None:
-            if not isinstance(value, (pl.DataFrame, pl.LazyFrame)):
-                raise DefinitionError(
-                    f"{inner.name}.map(into=...) writes each partition's output, so {inner.name} must return "
-                    f"a polars frame, not {type(value).__name__}"
-                )
-            output_part(mapped.into, part, index).write(value)
-        else:
-            results.append(value)
-    if mapped.into is not None:
-        return dataset(mapped.into)
-    return combine(results)
