@@ -37,6 +37,8 @@ class PendingWrite:
     node: str | None
     sink: pl.LazyFrame | None = None
     error: BaseException | None = None
+    #: The write itself, to run directly when the run's collection failed.
+    redo: Callable[[], None] | None = None
     _registered: threading.Event = field(default_factory=threading.Event)
     _verdict: threading.Event = field(default_factory=threading.Event)
     _outcome: BaseException | None = None
@@ -61,7 +63,8 @@ class WriteBatch:
     ----------
     collect : callable
         ``collect(writes)`` computes the sinks of ``writes`` (a list of
-        :class:`PendingWrite`) and raises when that fails; used by :meth:`flush`.
+        :class:`PendingWrite`) and publishes them, raising when either fails; used by
+        :meth:`flush`.
     """
 
     def __init__(self, collect: Callable[[list[PendingWrite]], None] | None = None) -> None:
@@ -78,7 +81,7 @@ class WriteBatch:
         An error raised before the frame is streamed (the object store cannot be
         reached, the target is a folder) is raised here, as a direct write would.
         """
-        pending = PendingWrite(uri, node)
+        pending = PendingWrite(uri, node, redo=write)
 
         def run() -> None:
             _local.pending = pending
@@ -113,24 +116,23 @@ class WriteBatch:
             self._pending = [p for p in self._pending if p not in chosen]
             return chosen
 
-    def pending_for(self, uris: set[str]) -> bool:
+    def writers(self, uris: set[str]) -> list[str]:
+        """The tasks with pending writes to ``uris``."""
         with self._lock:
-            return any(_touches(p.uri, uris) for p in self._pending)
+            return list(dict.fromkeys(p.node for p in self._pending if p.node and _touches(p.uri, uris)))
+
+    def pending_by(self, node: str) -> bool:
+        """Whether task ``node`` has writes waiting."""
+        with self._lock:
+            return any(p.node == node for p in self._pending)
 
     def flush(self, uris: set[str] | None = None, node: str | None = None) -> None:
-        """Compute and publish the pending writes to ``uris`` (or by ``node``) now."""
+        """Compute and publish the pending writes to ``uris`` (or by ``node``) now; raises
+        when computing or publishing fails (the objects not published stay as they were)."""
         with self._lock:
             writes = self.take(uris, node)
-            if not writes:
-                return
-            try:
+            if writes:
                 self._collect(writes)
-            except BaseException as exc:
-                finish(writes, exc)
-                raise
-            error = finish(writes, None)
-        if error is not None:
-            raise error
 
     def abort(self) -> None:
         """Drop every pending write (the run stopped): the old objects stay."""
@@ -150,22 +152,29 @@ def finish(writes: list[PendingWrite], error: BaseException | None) -> BaseExcep
 
 
 def _collect_sinks(writes: list[PendingWrite]) -> None:
-    pl.collect_all([p.sink for p in writes if p.sink is not None])
+    """Compute ``writes`` together, then publish them (drop them all on failure)."""
+    try:
+        pl.collect_all([p.sink for p in writes])
+    except BaseException as exc:
+        finish(writes, exc)
+        raise
+    error = finish(writes, None)
+    if error is not None:
+        raise error
 
 
 def _touches(uri: str, uris: set[str]) -> bool:
-    """Whether a write to ``uri`` changes what one of ``uris`` names (the same object or a folder of it)."""
-    uri = _stem(uri)
-    for other in map(_stem, uris):
-        if uri == other or uri.startswith(other.rstrip("/") + "/") or other.startswith(uri.rstrip("/") + "/"):
-            return True
-    return False
+    """Whether a write to ``uri`` changes what one of ``uris`` names (the same object, a
+    folder or glob holding it, or an object inside the folder written)."""
+    return any(_covers(other, uri) or _covers(uri, other) for other in uris)
 
 
-def _stem(uri: str) -> str:
-    """A URI up to its first glob character (``data/*.parquet`` -> ``data/``)."""
-    cut = min((uri.find(ch) for ch in "*?[" if ch in uri), default=len(uri))
-    return uri[:cut]
+def _covers(name: str, uri: str) -> bool:
+    """Whether ``name`` (an object, a folder or a glob) includes ``uri``."""
+    cut = min((name.find(ch) for ch in "*?[" if ch in name), default=-1)
+    if cut >= 0:
+        return uri.startswith(name[:cut])
+    return uri == name or uri.startswith(name.rstrip("/") + "/")
 
 
 # -- the context a task runs in ---------------------------------------------------------
