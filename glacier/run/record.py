@@ -60,8 +60,12 @@ class TaskRun:
             return "in fused plan"
         return "-"
 
+    def call_text(self) -> str:
+        """The call's time (for a lazy task: building its plan)."""
+        return "-" if self.duration is None else _ms(self.duration)
+
     def rows_text(self) -> str:
-        return "-" if self.rows is None else f"{self.rows:,}"
+        return "-" if self.rows is None else f"{self.rows:,} rows"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,7 +87,9 @@ class TaskRun:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.2f} s"
+    from glacier.display._html import fmt_seconds
+
+    return fmt_seconds(seconds)
 
 
 @dataclass
@@ -158,13 +164,12 @@ class RunRecord(Displayable):
             + (f" in {self.duration:.3f}s" if self.duration is not None else "")
         ]
         width = max((len(n) for n in self.tasks), default=4)
-        lines.append(f"  {'task':<{width}}  {'status':<8} {'call':>10} {'compute':>13} {'rows':>12}")
+        lines.append(f"  {'task':<{width}}  {'status':<8} {'call':>10} {'compute':>13} {'rows out':>15}")
         for t in self.tasks.values():
-            call = _ms(t.duration) if t.duration is not None else "-"
             notes = [n for n in (t.note, t.error) if n]
             extra = f"  {'; '.join(notes)}" if notes else ""
             lines.append(
-                f"  {t.node:<{width}}  {t.status:<8} {call:>10} {t.compute_text():>13} {t.rows_text():>12}{extra}"
+                f"  {t.node:<{width}}  {t.status:<8} {t.call_text():>10} {t.compute_text():>13} {t.rows_text():>15}{extra}"
             )
         return "\n".join(lines)
 

@@ -77,6 +77,18 @@ def cache_for(graph: Graph, *, read_only: bool = False) -> Any:
     return ReadOnlyCache(default_cache()) if read_only else default_cache()
 
 
+def _stored_rows(value: Any) -> int | None:
+    """The rows of a cached task's output: it is data already (or a plain scan of files)."""
+    if isinstance(value, pl.DataFrame):
+        return value.height
+    if isinstance(value, pl.LazyFrame):
+        try:
+            return int(value.select(pl.len()).collect().item())
+        except Exception:
+            return None
+    return None
+
+
 class _NotStarted(Exception):
     """A queued task reached a worker after the run was stopped."""
 
@@ -248,11 +260,13 @@ class Scheduler:
             hit, value = self.cache.lookup(node, args, kwargs)
             if hit:
                 rec.cached = True
-                return value
-            value = self.call(node, args, kwargs)
-            if self.writes:  # the entry records its written objects' fingerprints: publish first
-                self.writes.flush(node=node.id)
-            return self.cache.store(node, args, kwargs, value)
+            else:
+                value = self.call(node, args, kwargs)
+                if self.writes:  # the entry records its written objects' fingerprints: publish first
+                    self.writes.flush(node=node.id)
+                value = self.cache.store(node, args, kwargs, value)
+            rec.rows = _stored_rows(value)  # materialised (or a plain scan): counting is cheap
+            return value
         return self.call(node, args, kwargs)
 
     def _flush_for(self, node: Node) -> None:
@@ -288,7 +302,7 @@ class Scheduler:
         rec.lazy = isinstance(value, pl.LazyFrame)
         if rec.cached:
             rec.status = "cached"
-        elif rec.lazy or (self.writes and self.writes.pending_by(node.id)):
+        elif (rec.lazy and rec.rows is None) or (self.writes and self.writes.pending_by(node.id)):
             rec.status = "planned"  # nothing computed yet: the run's collection does that
             if not rec.lazy:
                 rec.note = _WRITING
