@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Any
 
@@ -38,28 +37,8 @@ def partitions(source: Any) -> list[Bucket]:
             f"task.map(source) maps over the files of a bucket (a glob such as 'raw/*.parquet' or a folder), "
             f"not {type(source).__name__}"
         )
-    root = source._backend.uri(source.bucket, "").rstrip("/")
     uri = source.get_uri()
-    wildcard = any(ch in source.path for ch in "*?[")
-    if source.is_local:
-        if wildcard:
-            files = glob.glob(uri, recursive=True)
-        elif os.path.isdir(uri):
-            files = [os.path.join(d, n) for d, _s, names in os.walk(uri) for n in names]
-        else:
-            files = [uri] if os.path.exists(uri) else []
-        rel = [os.path.relpath(f, root) for f in files if os.path.isfile(f)]
-    else:
-        fs = source.fs
-        if wildcard:
-            found = fs.glob(uri)
-        elif fs.isdir(uri):
-            found = fs.find(uri)
-        else:
-            found = [uri] if fs.exists(uri) else []
-        prefix = f"{source.bucket}/"
-        rel = [f.split("://", 1)[-1].removeprefix(prefix) for f in found]
-    rel = sorted(r for r in rel if not os.path.basename(r).startswith((".", "_")))
+    rel = source.ls()
     if not rel:
         raise StorageError(
             f"no partitions at {uri}: map needs at least one file (a glob or a folder of files)"
@@ -90,11 +69,4 @@ def combine(results: list[Any]) -> Any:
 
 def clear_into(into: Bucket) -> None:
     """Remove earlier ``part-*`` files so the dataset holds exactly this run's partitions."""
-    uri = into.get_uri()
-    if into.is_local:
-        for path in glob.glob(os.path.join(uri, "part-*.parquet")):
-            os.remove(path)
-        return
-    fs = into.fs
-    for path in fs.glob(f"{uri.rstrip('/')}/part-*.parquet"):
-        fs.rm(path)
+    (into / "part-*.parquet").delete()

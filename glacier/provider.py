@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from glacier.backends import get_backend
+from glacier.clouds.registry import get_backend
 from glacier.config.providers import LocalConfig, ProviderConfig
 from glacier.display.protocol import Displayable
 from glacier.errors import ConfigError

@@ -7,7 +7,19 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SecretStr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
+
+from glacier.config._secrets import masked_error, shown
 
 __all__ = ["GlacierConfig", "from_env", "check_pattern", "public_fields"]
 
@@ -31,7 +43,13 @@ class GlacierConfig(BaseModel):
                 f"{type(self).__name__} takes keyword arguments only, "
                 f"e.g. {type(self).__name__}({_example(type(self))})"
             )
-        super().__init__(**data)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            error = masked_error(exc, type(self))
+        else:
+            return
+        raise error  # outside the except block: the unmasked error is not its context
 
     @field_validator("*", mode="before")
     @classmethod
@@ -45,6 +63,11 @@ class GlacierConfig(BaseModel):
             raise ValueError(f"expected a whole number, not {value!r}")
         return value
 
+    @field_serializer("*", mode="wrap")
+    def _dump_shown(self, value: Any, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # dumps never hold a URL password or a secret conf value (SecretStr fields dump masked)
+        return shown(handler(value))
+
     def public_dict(self) -> dict[str, Any]:
         """Fields as plain values, secrets masked (safe to show or export)."""
         return public_fields(self)
@@ -55,11 +78,12 @@ class GlacierConfig(BaseModel):
             value = getattr(self, name)
             explicit = name in self.model_fields_set
             if field.repr and (explicit or value != field.get_default(call_default_factory=True)):
-                yield name, value
+                yield name, shown(value)
 
 
 def public_fields(model: BaseModel) -> dict[str, Any]:
-    """Return ``model``'s fields with every ``SecretStr`` replaced by ``'**********'``."""
+    """Return ``model``'s fields with every ``SecretStr`` replaced by ``'**********'`` (and
+    URL passwords and secret-looking mapping values masked)."""
     out: dict[str, Any] = {}
     for name in type(model).model_fields:
         value = getattr(model, name)
@@ -67,6 +91,8 @@ def public_fields(model: BaseModel) -> dict[str, Any]:
             value = "**********" if value.get_secret_value() else ""
         elif isinstance(value, BaseModel):
             value = public_fields(value)
+        else:
+            value = shown(value)
         out[name] = value
     return out
 

@@ -203,6 +203,11 @@ class DatabricksConfig(ClusterConfig):
     @field_validator("host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
+        if value is not None and "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+            raise ValueError(
+                "the workspace URL must not hold credentials (user:password@): "
+                "put the access token in DatabricksConfig(token=...)"
+            )
         return check_pattern(
             value, r"https://\S+", "Databricks workspace URL", "https://adb-123.azuredatabricks.net"
         )

@@ -72,7 +72,7 @@ EXISTS_TIMEOUT = 2.0
 def bucket_exists(bucket: Bucket, timeout: float = EXISTS_TIMEOUT) -> bool | None:
     """Whether the object exists; ``None`` when that cannot be found out in ``timeout``
     seconds (no access, no network): a display never hangs on storage."""
-    if bucket.is_local:
+    if bucket.backend.instant:
         try:
             return bool(bucket.exists())
         except Exception:

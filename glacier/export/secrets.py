@@ -19,6 +19,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"SharedAccessSignature=[^;\s'\"]{8,}", re.I),
     ),
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    (
+        "a password inside a URL (user:password@)",
+        re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/@:'\"]*:[^\s/@'\"]+@", re.I),
+    ),
 )
 
 

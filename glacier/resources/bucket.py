@@ -9,7 +9,6 @@ messages; the I/O itself lives in ``glacier.storage``.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from glacier.clouds.backend import Place
 from glacier.display.protocol import Displayable
 from glacier.errors import StorageError
 from glacier.storage import deferred, io
@@ -25,6 +25,7 @@ from glacier.storage.formats import FORMATS, format_of, has_suffix, is_glob
 from glacier.storage.paths import check_bucket_path
 
 if TYPE_CHECKING:
+    from glacier.clouds.backend import Backend
     from glacier.config import StorageConfig
     from glacier.provider import Provider
 
@@ -77,8 +78,9 @@ class Bucket(Displayable):
         return self._backend.uri(self.bucket, self.path)
 
     @property
-    def is_local(self) -> bool:
-        return self._backend.name == "local"
+    def backend(self) -> Backend[Any]:
+        """What Glacier knows about the storage this bucket is on (from the provider's config)."""
+        return self._backend
 
     @cached_property
     def fs(self) -> Any:
@@ -95,16 +97,17 @@ class Bucket(Displayable):
 
     @cached_property
     def _hints(self) -> Hints:
-        hints = getattr(self._backend, "hints", None)
-        return hints(self.config) if hints else Hints()
+        return self._backend.hints(self.config)
 
     @contextlib.contextmanager
     def _errors(self, action: str, uri: str | None = None) -> Iterator[None]:
         with storage_errors(uri or self.get_uri(), action, self._hints, bucket=self.bucket):
-            preflight = getattr(self._backend, "preflight", None)
-            if preflight is not None:
-                preflight()  # a backend whose client would retry a dead endpoint for long
+            self._backend.preflight()  # a backend whose client would retry a dead endpoint for long
             yield
+
+    @property
+    def _place(self) -> Place:
+        return Place(self.fs, self.config, self._errors)
 
     def __truediv__(self, sub: str) -> Bucket:
         """``bucket / "part.parquet"``: a path below this one in the same bucket."""
@@ -119,8 +122,7 @@ class Bucket(Displayable):
     def _files(self) -> list[str]:
         """Every data file this bucket path names, as filesystem paths (raises when unreachable)."""
         fs, uri = self.fs, self.get_uri()
-        if not self.is_local:
-            fs.invalidate_cache()
+        fs.invalidate_cache()
         try:
             if is_glob(self.path):
                 found = fs.glob(uri)
@@ -131,13 +133,7 @@ class Bucket(Displayable):
                 return [uri] if info.get("type") != "directory" else []
         except FileNotFoundError:
             return []
-        return sorted(self._full(p) for p in found if _is_data(p))
-
-    def _full(self, path: str) -> str:
-        """A path as the filesystem lists it, with the URI scheme put back."""
-        if self.is_local or "://" in path:
-            return path
-        return f"{self._backend.scheme}://{path}"
+        return sorted(self._backend.from_fs(p) for p in found if _is_data(p))
 
     def _key(self, path: str) -> str:
         """A filesystem path as a key relative to the bucket root."""
@@ -156,10 +152,11 @@ class Bucket(Displayable):
         with self._errors("list"):
             if prefix or self.is_folder:
                 base = "/".join(p for p in (self.path, prefix) if p)
+                if self.path and not prefix:
+                    base += "/"  # the folder's own keys, not those of a sibling sharing its name's start
                 folder = base.rsplit("/", 1)[0] if "/" in base else ""
                 start = self._backend.uri(self.bucket, folder)
-                if not self.is_local:
-                    self.fs.invalidate_cache()
+                self.fs.invalidate_cache()
                 try:
                     found = self.fs.find(start)
                 except FileNotFoundError:
@@ -218,7 +215,7 @@ class Bucket(Displayable):
         from glacier.storage.fsspec_scan import scan_files
 
         base = uri.split("://", 1)[-1] if self.is_folder else _glob_base(uri)
-        paths = [f.split("://", 1)[-1] if not self.is_local else f for f in files]
+        paths = [self._backend.to_fs(f) for f in files]
         return scan_files(self.fs, paths, fmt, base=base, hive=hive, **kwargs)
 
     def read(self, **kwargs: Any) -> pl.DataFrame:
@@ -265,37 +262,10 @@ class Bucket(Displayable):
         deferring = deferred.active() if isinstance(frame, pl.LazyFrame) else None
         if deferring is not None:  # inside a run: joins the run's collection
             batch, node = deferring
-            batch.defer(uri, node, lambda: self._write_now(frame, uri, fmt))
+            batch.defer(uri, node, lambda: self._backend.write(self._place, frame, uri, fmt))
             return self
-        self._write_now(frame, uri, fmt)
+        self._backend.write(self._place, frame, uri, fmt)
         return self
-
-    def _write_now(self, frame: pl.DataFrame | pl.LazyFrame, uri: str, fmt: str) -> None:
-        if self.is_local:
-            with self._errors("write"):
-                io.write_local(frame, uri, fmt)
-            return
-        self._upload(frame, uri, fmt)
-
-    def _upload(self, frame: pl.DataFrame | pl.LazyFrame, uri: str, fmt: str) -> None:
-        """Stream ``frame`` into one object at ``uri``; published only when complete.
-
-        An error in the user's plan passes through as it is; a storage error is
-        reported naming the URI and what to check.
-        """
-        from glacier.storage.upload import write_object
-
-        with self._errors("write", uri):
-            upload = self._backend.open_upload(self.fs, uri, self.config)
-        try:
-            write_object(frame, fmt, upload)
-        except BaseException as exc:
-            if exc is not upload.error:
-                raise
-            with self._errors("write", uri):
-                raise
-        finally:
-            self.fs.invalidate_cache()
 
     def _write_format(self, format: str | None) -> str:
         """The format to write: ``format`` (checked against the path's suffix) or the suffix's."""
@@ -320,34 +290,14 @@ class Bucket(Displayable):
                 f"a partitioned write needs a folder path, not {self.path!r}: "
                 f"use provider.bucket(bucket={self.bucket!r}, path='{self.path.rsplit('.', 1)[0]}')"
             )
-        uri = self.get_uri()
-        if self.is_local:
-            with self._errors("write"):
-                io.write_partitioned_local(frame, uri, fmt, columns)
-            return self
-        parts = io.partitions(frame, fmt, columns)
-        for rel, part in parts:
-            self._upload(part, f"{uri}/{rel}", fmt)
-        with self._errors("write"):
-            keep = {f"{self.path}/{rel}" for rel, _ in parts}
-            stale = [p for p in self.fs.find(uri) if self._key(p) not in keep]
-            if stale:
-                self.fs.rm(stale)
-                self.fs.invalidate_cache()
+        self._backend.write_partitioned(self._place, frame, self.get_uri(), fmt, columns)
         return self
 
     def delete(self) -> int:
         """Delete the object (a glob's matches, a folder's files); return how many. Missing is fine."""
         with self._errors("delete"):
             files = self._files()
-            if self.is_local and self.is_folder:
-                if Path(self.get_uri()).is_dir():
-                    shutil.rmtree(self.get_uri())
-                return len(files)
-            if files:
-                self.fs.rm(files)
-                if not self.is_local:
-                    self.fs.invalidate_cache()
+            self._backend.delete(self.fs, self.get_uri(), files, folder=self.is_folder)
             return len(files)
 
     # -- display ---------------------------------------------------------------------

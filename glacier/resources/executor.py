@@ -92,6 +92,7 @@ class Executor(Displayable):
             Buckets the body uses that Glacier cannot see from the arguments.
         """
         from glacier.task import Task
+        from glacier.task_options import check_task_options
 
         if fn is not None and not callable(fn):
             raise DefinitionError(
@@ -99,6 +100,7 @@ class Executor(Displayable):
                 if isinstance(fn, str)
                 else f"@{self.name}.task() decorates a function, not {type(fn).__name__}"
             )
+        check_task_options(self.name, options)
         for key in ("reads", "writes"):
             if key in options:
                 options[key] = tuple(options[key])

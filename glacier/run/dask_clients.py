@@ -12,6 +12,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from glacier.errors import require
+from glacier.redact import redact_urls
+from glacier.run.main_guard import check_main_guard
 
 if TYPE_CHECKING:
     from glacier.config.execution import DaskConfig
@@ -49,7 +51,7 @@ def check_reachable(executor: str, address: str, record: Any, timeout: float = 3
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
         raise PipelineError(
-            f"the Dask scheduler of executor {executor!r} at {address} cannot be reached "
+            f"the Dask scheduler of executor {executor!r} at {redact_urls(address)} cannot be reached "
             f"({type(exc).__name__}: {exc}); check the scheduler is running and the address and "
             "port in DaskConfig(address=...) are right. No task was run.",
             record,
@@ -74,6 +76,7 @@ class DaskCluster:
                     _CLIENTS[config.address] = client
             self.client = client
         else:
+            check_main_guard(config.processes)  # workers re-import __main__: refuse an unguarded run
             # a dead worker is one attempt: Glacier's own retries decide what happens next
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                 self.cluster = distributed.LocalCluster(

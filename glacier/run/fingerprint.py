@@ -6,16 +6,15 @@ describes changes, and stays the same across processes when it does not.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import inspect
 import marshal
-import os
 import pickle
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+from glacier.run.code_deps import code_parts
 
 if TYPE_CHECKING:
     from glacier.resources.bucket import Bucket
@@ -37,8 +36,9 @@ def digest(*parts: str | bytes) -> str:
 
 
 def code_fingerprint(task: Task) -> str:
-    """The task's source (or bytecode), plus the simple constants it reads from
-    globals and closures (``THRESHOLD = 5`` in another cell counts as code)."""
+    """The task's source (or bytecode), plus the plain constants it reads from globals and
+    closures (``THRESHOLD = 5`` in another cell counts as code) and the code of the helper
+    functions it calls, see :func:`glacier.run.code_deps.code_parts`."""
     fn = getattr(task, "source_fn", task.fn)  # a partition map is keyed on its task's code
     into = getattr(task, "into", None)
     try:
@@ -48,27 +48,8 @@ def code_fingerprint(task: Task) -> str:
     parts: list[str | bytes] = [type(task).__name__, task.name, source]
     if into is not None:
         parts.append(f"into:{into.get_uri()}")
-    code = fn.__code__
-    fglobals = getattr(fn, "__globals__", {})
-    for name in sorted(_global_names(code)):
-        value = fglobals.get(name)
-        if isinstance(value, _SIMPLE):
-            parts.append(f"g:{name}={value!r}")
-    for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            continue
-        if isinstance(value, _SIMPLE):
-            parts.append(f"c:{name}={value!r}")
+    parts.extend(code_parts(fn))  # constants it reads, helpers it calls (glacier.run.code_deps)
     return digest(*parts)
-
-
-def _global_names(code: Any) -> Iterator[str]:
-    yield from code.co_names
-    for const in code.co_consts:
-        if inspect.iscode(const):
-            yield from _global_names(const)
 
 
 def executor_fingerprint(executor: Executor) -> str:
@@ -104,53 +85,8 @@ def storage_fingerprint(bucket: Bucket) -> str:
     as missing (so writing it later invalidates the entry).
     """
     uri = bucket.get_uri()
-    entries: list[str] = []
-    if bucket.is_local:
-        for path in _local_files(uri):
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                continue
-            entries.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
-    else:
-        fs = bucket.fs
-        try:
-            fs.invalidate_cache()
-        except Exception:
-            pass
-        try:
-            if any(ch in uri for ch in "*?["):
-                infos = fs.glob(uri, detail=True)
-            elif fs.isdir(uri):
-                infos = fs.find(uri, detail=True)
-            else:
-                infos = {uri: fs.info(uri)}
-        except FileNotFoundError:
-            infos = {}
-        for path in sorted(infos):
-            entries.append(f"{path}:{_remote_tag(infos[path])}")
+    entries = bucket.backend.stamps(bucket.fs, uri)
     return digest(uri, *(entries or ["missing"]))
-
-
-def _local_files(uri: str) -> list[str]:
-    if any(ch in uri for ch in "*?["):
-        return sorted(glob.glob(uri, recursive=True))
-    if os.path.isdir(uri):
-        return sorted(
-            os.path.join(root, name)
-            for root, _dirs, names in os.walk(uri)
-            for name in names
-            if not name.startswith(".")
-        )
-    return [uri]
-
-
-def _remote_tag(info: dict[str, Any]) -> str:
-    for key in ("ETag", "etag", "md5Hash", "content_md5", "crc32c", "generation"):
-        if info.get(key):
-            return f"{key}={info[key]}"
-    mtime = info.get("LastModified") or info.get("last_modified") or info.get("updated") or info.get("mtime")
-    return f"size={info.get('size')}:mtime={mtime}"
 
 
 def value_bytes(value: Any) -> bytes:

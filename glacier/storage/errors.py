@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from glacier.errors import GlacierError, StorageError
+from glacier.redact import environment_secrets, redact_urls, secret_variants
 
 __all__ = ["Hints", "storage_errors", "classify", "scrub"]
 
@@ -28,7 +29,7 @@ class Hints:
 
 
 _MISSING_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|No such container", re.I)
-_MISSING = re.compile(r"NoSuchKey|BlobNotFound|not ?found|No such file|does not exist|404", re.I)
+_MISSING = re.compile(r"NoSuchKey|BlobNotFound|not ?found|No such file|does not exist|\b404\b", re.I)
 _DENIED = re.compile(
     r"AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|AuthorizationFailure|"
     r"AuthenticationFailed|Forbidden|Unauthorized|InvalidToken|ExpiredToken|\b40[13]\b|"
@@ -62,6 +63,16 @@ _PLAN_ERRORS = frozenset(
         "SQLSyntaxError",
     }
 )
+#: ``name=value`` and header forms whose value is a credential.
+_ASSIGNED = re.compile(
+    r"((?:AccountKey|SharedAccessSignature|sig|secret[\w-]*|[\w-]*token|Credential|Signature)=|"
+    r"(?:Bearer|Basic|SharedKey)\s+)[^;&\s,'\"<]+",
+    re.I,
+)
+#: Packages whose exceptions are storage failures even when not ``OSError``s.
+_STORAGE_LIBRARIES = frozenset(
+    {"azure", "adlfs", "gcsfs", "google", "botocore", "boto3", "s3fs", "aiobotocore", "aiohttp", "fsspec"}
+)
 _UNREACHABLE = re.compile(
     r"Connect(ion)?(Error| refused|Timeout| reset| aborted)|Cannot connect|Could not connect|"
     r"EndpointConnectionError|ServiceRequestError|timed? ?out|Name or service not known|"
@@ -71,12 +82,13 @@ _UNREACHABLE = re.compile(
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``***`` and squeezed to one line."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = re.sub(r"(AccountKey|SharedAccessSignature|sig|secret[_a-z]*|token)=([^;&\s]+)", r"\1=***", text)
-    return " ".join(text.split())[:300]
+    """``text`` with every secret (and each form of it, see :func:`glacier.redact.secret_variants`,
+    plus the credential variables' values) replaced by ``***``, URL passwords and secret
+    assignments masked, squeezed to one line."""
+    for secret in secret_variants([*secrets, *environment_secrets()]):
+        text = text.replace(secret, "***")
+    text = _ASSIGNED.sub(r"\1***", text)
+    return " ".join(redact_urls(text).split())[:300]
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -140,14 +152,32 @@ def storage_errors(uri: str, action: str, hints: Hints, *, bucket: str = "") -> 
         raise
     except Exception as exc:
         kind = classify(exc)
-        if kind is None:
-            if isinstance(exc, OSError):
-                detail = scrub(f"{type(exc).__name__}: {exc}", hints.secrets)
-                raise StorageError(f"cannot {action} {uri}: {detail}") from None
+        if kind is None and not _storage_failure(exc, hints.secrets):
             raise
-        if kind == "missing" and action == "write":
-            kind = "missing-bucket"  # nothing is read on a write: what is missing is the bucket
-        raise StorageError(message(kind, uri, action, hints, bucket=bucket)) from None
+        if kind is None:
+            error = StorageError(
+                f"cannot {action} {uri}: {scrub(f'{type(exc).__name__}: {exc}', hints.secrets)}"
+            )
+        else:
+            if kind == "missing" and action == "write":
+                kind = "missing-bucket"  # nothing is read on a write: what is missing is the bucket
+            error = StorageError(redact_urls(message(kind, uri, action, hints, bucket=bucket)))
+    else:
+        return
+    try:
+        raise error
+    finally:  # the library's exception (its text may hold a secret) is not kept as the context
+        error.__context__ = None
+
+
+def _storage_failure(exc: BaseException, secrets: Iterable[str]) -> bool:
+    """An unclassified error that is still the storage's: an ``OSError``, an exception of a
+    storage library (azure-core's ``HttpResponseError``, gcsfs' ``HttpError``), or any error
+    whose text holds a secret."""
+    if isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in _STORAGE_LIBRARIES:
+        return True
+    text = str(exc)
+    return any(secret in text for secret in secret_variants([*secrets, *environment_secrets()]))
 
 
 def message(kind: str, uri: str, action: str, hints: Hints, *, bucket: str = "") -> str:

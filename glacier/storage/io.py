@@ -81,26 +81,12 @@ def read_bytes(data: bytes | Any, fmt: str, **kwargs: Any) -> pl.DataFrame:
 
 
 def _write(df: pl.DataFrame, target: Any, fmt: str) -> None:
-    if fmt == "parquet":
-        df.write_parquet(target)
-    elif fmt == "csv":
-        df.write_csv(target)
-    elif fmt == "ndjson":
-        df.write_ndjson(target)
-    elif fmt == "ipc":
-        df.write_ipc(target)
-    else:  # pragma: no cover - format_of guards this
-        raise StorageError(f"cannot write format {fmt!r}")
+    getattr(df, f"write_{fmt}")(target)  # write_parquet, write_csv, write_ndjson, write_ipc
 
 
 def _sink(lf: pl.LazyFrame, target: Any, fmt: str, *, lazy: bool = False) -> Any:
-    if fmt == "parquet":
-        return lf.sink_parquet(target, lazy=lazy)
-    if fmt == "csv":
-        return lf.sink_csv(target, lazy=lazy)
-    if fmt == "ndjson":
-        return lf.sink_ndjson(target, lazy=lazy)
-    return lf.sink_ipc(target, lazy=lazy)
+    # sink_parquet, ... : streams, never all in memory; lazy=True: a plan for collect_all
+    return getattr(lf, f"sink_{fmt}")(target, lazy=lazy)
 
 
 def serialise(frame: pl.DataFrame | pl.LazyFrame, target: str | Path | IO[bytes], fmt: str) -> int | None:

@@ -11,40 +11,16 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from glacier.config.providers import AwsConfig, AzureConfig, GcpConfig, ProviderConfig
+from glacier.clouds import CLOUDS
 
 if TYPE_CHECKING:
     from glacier.pipelines import Pipeline
     from glacier.provider import Provider
 
-__all__ = ["export", "render", "renderers", "register_renderer", "CLOUDS"]
-
-CLOUDS = ("aws", "gcp", "azure")
-_registry: dict[type[ProviderConfig], str] = {
-    AwsConfig: "glacier.terraform.aws:AwsRenderer",
-    GcpConfig: "glacier.terraform.gcp:GcpRenderer",
-    AzureConfig: "glacier.terraform.azure:AzureRenderer",
-}
-#: Read-only view: provider-config type -> ``"module:Class"`` of its renderer.
-renderers = MappingProxyType(_registry)
-_BY_CLOUD = {"aws": AwsConfig, "gcp": GcpConfig, "azure": AzureConfig}
-
-
-def register_renderer(config_type: type[ProviderConfig], target: str, *, clobber: bool = False) -> None:
-    """Register ``"module:Class"`` as the Terraform renderer for ``config_type``."""
-    if config_type in _registry and not clobber and _registry[config_type] != target:
-        raise ValueError(f"{config_type.__name__} already has a renderer; pass clobber=True to replace it")
-    _registry[config_type] = target
-
-
-def _renderer(cloud: str) -> Any:
-    module, _, name = _registry[_BY_CLOUD[cloud]].partition(":")
-    return getattr(importlib.import_module(module), name)
+__all__ = ["export", "render", "CLOUDS"]
 
 
 def render(target: Pipeline | list[Pipeline] | Provider, *, cloud: str | None = None) -> dict[str, str]:
@@ -57,10 +33,11 @@ def render(target: Pipeline | list[Pipeline] | Provider, *, cloud: str | None = 
     cloud : {"aws", "gcp", "azure"}, optional
         Re-target to this cloud; default: the cloud of the pipeline's provider config.
     """
+    from glacier.clouds.registry import cloud_named
     from glacier.terraform.plan import build_plan
 
     plan = build_plan(target, cloud=cloud)
-    return _renderer(plan.cloud)(plan).render()
+    return cloud_named(plan.cloud).load_renderer()(plan).render()
 
 
 def export(

@@ -48,7 +48,7 @@ def resource_tree(provider: Provider) -> dict[str, Any]:
                     "format": bucket.format,
                     "config": type(cfg).__name__ if cfg is not None else None,
                     **({"settings": cfg.public_dict()} if cfg is not None else {}),
-                    "exists": "click to check" if not bucket.is_local else bucket.exists(),
+                    "exists": bucket.exists() if bucket.backend.instant else "click to check",
                 },
             )
         )

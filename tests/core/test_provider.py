@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 import glacier
-from glacier import ConfigError, Provider, StorageError
-from glacier.backends import get_backend, registry
+from glacier import ConfigError, MissingDependencyError, Provider, StorageError
+from glacier.clouds.registry import cloud_named, get_backend, registry
 from glacier.config import (
     AwsConfig,
     AzureBlobConfig,
@@ -57,6 +57,23 @@ def test_registry_is_keyed_by_config_type_and_read_only():
     assert get_backend(AwsConfig(region="us-east-1")).name == "aws"
     assert type(Provider(config=AwsConfig(region="us-east-1"))) is Provider
     assert Provider(config=GcpConfig(project_id="my-project")).cloud == "gcp"
+
+
+def test_one_registry_names_backend_renderer_and_install_hint():
+    for config_type, entry in registry.items():
+        assert entry.load_backend().config_type is config_type
+        assert entry.load_backend().name == entry.name
+    for cloud in ("aws", "gcp", "azure"):
+        entry = cloud_named(cloud)
+        assert entry.hint == f'pip install "glacier-pipelines[{cloud}]"'
+        assert entry.load_renderer().cloud == cloud
+        assert entry.load_retarget().cloud == cloud
+        assert callable(entry.load_package())
+    with pytest.raises(ConfigError, match="Terraform renderer"):
+        cloud_named("local").load_renderer()
+    backend = get_backend(AwsConfig(region="us-east-1"))
+    with pytest.raises(MissingDependencyError, match=r'pip install "glacier-pipelines\[aws\]"'):
+        backend.require("glacier_no_such_module", "Reading and writing S3")
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ text the product produces that a test can reach is searched for it.
 Credentials: AWS keys (``AwsConfig`` SecretStr fields and the standard variables), the Azure
 connection string and account key (config and variables), a GCP service-account JSON
 (``GcpConfig.credentials_json`` and ``GOOGLE_APPLICATION_CREDENTIALS``), a Databricks token
-(``DatabricksConfig.token`` and ``DATABRICKS_TOKEN``) and a ``SecretStr`` pipeline parameter.
+(``DatabricksConfig.token`` and ``DATABRICKS_TOKEN``), a ``SecretStr`` pipeline parameter, a
+password inside every cloud's ``endpoint_url`` and a Dask address, and a secret Spark conf value
+(``SparkConfig(conf={"spark.hadoop.fs.s3a.secret.key": ...})``).
 
 Texts: reprs and ``str`` of configs, providers, buckets, executors, tasks, pipelines, graphs and
 run records; ``describe()``/``public_dict()``/JSON dumps; display bundles; run events; error
@@ -38,12 +40,14 @@ from glacier.config import (
     AwsConfig,
     AzureConfig,
     CloudFunctionConfig,
+    DaskConfig,
     DatabricksConfig,
     GcpConfig,
     GCSConfig,
     LambdaConfig,
     LocalConfig,
     S3Config,
+    SparkConfig,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +78,11 @@ CANARIES = {
         "dbxToken",
         "envDbxToken",
         "param",
+        "awsUrlPass",
+        "gcpUrlPass",
+        "azureUrlPass",
+        "sparkConf",
+        "daskUrlPass",
     )
 }
 
@@ -183,7 +192,7 @@ def configs() -> dict[str, Any]:
     return {
         "aws": AwsConfig(
             region="us-east-1",
-            endpoint_url="http://127.0.0.1:9",
+            endpoint_url=f"http://glacier:{CANARIES['awsUrlPass']}@127.0.0.1:9",
             access_key_id=CANARIES["awsKeyId"],
             secret_access_key=CANARIES["awsSecret"],
             session_token=CANARIES["awsToken"],
@@ -191,13 +200,13 @@ def configs() -> dict[str, Any]:
         "azure_key": AzureConfig(
             storage_account="glacierdata",
             account_key=CANARIES["azureKey"],
-            endpoint_url="http://127.0.0.1:9/glacierdata",
+            endpoint_url=f"http://glacier:{CANARIES['azureUrlPass']}@127.0.0.1:9/glacierdata",
         ),
         "azure_conn": AzureConfig(connection_string=connection_string(CANARIES["azureConnKey"])),
         "gcp": GcpConfig(
             project_id="my-project",
             credentials_json=service_account(CANARIES["gcpKey"]),
-            endpoint_url="http://127.0.0.1:9",
+            endpoint_url=f"http://glacier:{CANARIES['gcpUrlPass']}@127.0.0.1:9",
         ),
     }
 
@@ -208,10 +217,18 @@ def dbx() -> DatabricksConfig:
     )
 
 
+def spark() -> SparkConfig:
+    return SparkConfig(
+        conf={"spark.hadoop.fs.s3a.secret.key": CANARIES["sparkConf"], "spark.sql.shuffle.partitions": "8"}
+    )
+
+
 def build(provider: Provider, name: str, *, fail: bool = False):
-    """A small pipeline on ``provider``: a serverless, a cluster (Databricks, with a token) and a local task."""
+    """A small pipeline on ``provider``: a serverless, two clusters (Databricks with a token,
+    Spark with a secret conf value) and a local task."""
     local = provider.local()
     cluster = provider.cluster(config=dbx())
+    sparky = provider.cluster(config=spark())
     serverless = provider.serverless()
     source = provider.bucket(bucket="data", path="in.parquet")
     target = provider.bucket(bucket="data", path=f"out/{name}.parquet")
@@ -230,17 +247,21 @@ def build(provider: Provider, name: str, *, fail: bool = False):
             raise RuntimeError("scoring service said no")
         return df.with_columns(pl.lit(0.9).alias("p"))
 
+    @sparky.task(name=f"{name}_enrich")
+    def enrich(df: pl.LazyFrame) -> pl.LazyFrame:
+        return df.with_columns(pl.lit(1).alias("one"))
+
     @local.task(name=f"{name}_save")
     def save(df: pl.LazyFrame) -> int:
         return df.collect().height
 
     @pipeline(name=name)
     def p(token: SecretStr = SecretStr(CANARIES["param"])):
-        scored = score(clean(load(token)))
+        scored = enrich(score(clean(load(token))))
         save(scored)
         return scored
 
-    return p, [local, cluster, serverless], [source, target], [load, clean, score, save]
+    return p, [local, cluster, sparky, serverless], [source, target], [load, clean, score, enrich, save]
 
 
 def assert_no_leaks(texts: Texts, caplog: pytest.LogCaptureFixture | None = None) -> None:
@@ -269,6 +290,8 @@ def test_objects_runs_and_displays(texts, secret_env, tmp_path, caplog):
         texts.add(f"{name} nodes", [repr(n) for n in graph.nodes.values()])
         texts.add(f"{name} graph params", repr(graph.params))
     texts.obj("databricks config", dbx())
+    texts.obj("spark config", spark())
+    texts.obj("dask config", DaskConfig(address=f"tcp://glacier:{CANARIES['daskUrlPass']}@127.0.0.1:9"))
     texts.obj("env-only aws", AwsConfig())
     texts.obj("env-only azure", AzureConfig())
 
@@ -319,6 +342,25 @@ def test_error_messages(texts, secret_env, caplog):
         ),
         "dbx host": lambda: DatabricksConfig(host="http://insecure", token=CANARIES["dbxToken"]),
         "positional": lambda: AwsConfig(CANARIES["awsSecret"]),  # type: ignore[misc]
+        "aws misspelt secret": lambda: AwsConfig(region="us-east-1", secret_acces_key=CANARIES["awsSecret"]),
+        "aws secret of a wrong type": lambda: AwsConfig(
+            access_key_id=[CANARIES["awsKeyId"]], session_token={"t": CANARIES["awsToken"]}
+        ),
+        "azure misspelt key": lambda: AzureConfig(acount_key=CANARIES["azureKey"]),
+        "azure key of a wrong type": lambda: AzureConfig(connection_string=(CANARIES["azureConnKey"],)),
+        "gcp misspelt json": lambda: GcpConfig(credential_json=service_account(CANARIES["gcpKey"])),
+        "gcp json of a wrong type": lambda: GcpConfig(credentials_json={"key": CANARIES["gcpKey"]}),
+        "dbx misspelt token": lambda: DatabricksConfig(tokn=CANARIES["dbxToken"]),
+        "dbx token of a wrong type": lambda: DatabricksConfig(token=[CANARIES["dbxToken"]]),
+        "dbx host with credentials": lambda: DatabricksConfig(
+            host=f"https://token:{CANARIES['dbxToken']}@adb-1.azuredatabricks.net"
+        ),
+        "bad url with a password": lambda: AwsConfig(
+            endpoint_url=f"http://glacier:{CANARIES['awsUrlPass']}@ 127.0.0.1:9"
+        ),
+        "spark conf of a wrong type": lambda: SparkConfig(
+            conf={"spark.hadoop.fs.s3a.secret.key": [CANARIES["sparkConf"]]}
+        ),
     }.items():
         exc = texts.error(where, make)
         assert exc is not None

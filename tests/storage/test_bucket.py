@@ -90,6 +90,13 @@ def test_ls_prefix_and_delete(store):
     assert not store.at("a").exists()
 
 
+def test_folder_ls_leaves_out_a_sibling_whose_name_starts_the_same(store):
+    for path in ("a/one.csv", "ab/two.csv"):
+        store.at(path).write(FRAME)
+    assert store.at("a").ls() == ["a/one.csv"]
+    assert store.at("").ls("a") == ["a/one.csv", "ab/two.csv"]  # a prefix is a prefix
+
+
 def test_glob_reads_every_match(store):
     for i in range(3):
         store.at(f"events/day-{i}.parquet").write(FRAME.with_columns(day=pl.lit(i)))

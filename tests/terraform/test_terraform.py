@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from glacier import Provider, pipeline
+from glacier.clouds import cloud_named
 from glacier.config import (
     AwsConfig,
     AzureConfig,
@@ -253,15 +254,11 @@ def _next(state):
 @pytest.mark.parametrize("cloud", CLOUDS)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_orchestrator_runs_every_task_in_topological_order(rendered, cloud, case):
-    import importlib
-
     p = CASES[case]
     graph = p.graph
     plan = build_plan(p, cloud=cloud)
     flow = plan.flows[0]
-    renderer = getattr(
-        importlib.import_module(f"glacier.terraform.{cloud}"), f"{cloud.capitalize()}Renderer"
-    )(plan)
+    renderer = cloud_named(cloud).load_renderer()(plan)
     files = rendered[cloud, case]
     if cloud == "azure":
         actions = _resources(files, "azurerm_logic_app_action_custom")
@@ -555,3 +552,16 @@ def test_export_writes_files(tmp_path):
     written = export(example2_heterogeneous.ml_pipeline, tmp_path / "infra", cloud="gcp")
     names = {p.relative_to(tmp_path / "infra").as_posix() for p in written}
     assert {"main.tf", "versions.tf", "src/glacier_handler.py", "src/example2_heterogeneous.py"} <= names
+
+
+def test_deployed_requirements_pin_this_glacier_pipelines_and_polars(rendered):
+    import importlib.metadata
+
+    import glacier
+
+    want = f"glacier-pipelines=={glacier.__version__}\npolars=={importlib.metadata.version('polars')}\n"
+    for (cloud, case), files in rendered.items():
+        if cloud == "aws":  # Lambda layers carry the packages (variable lambda_layer_arns)
+            assert "src/requirements.txt" not in files
+            continue
+        assert files["src/requirements.txt"] == want, (cloud, case)

@@ -4,7 +4,6 @@ its package out. The cloud's own layout lives in ``glacier/clouds/<cloud>/packag
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import shutil
 import tempfile
@@ -20,15 +19,9 @@ from glacier.terraform.packaging.wheels import download, glacier_wheel, wheel_na
 if TYPE_CHECKING:
     from glacier.terraform.plan import Plan
 
-__all__ = ["Artifact", "BuildReport", "Wheels", "build_packages", "BUILDERS", "MB"]
+__all__ = ["Artifact", "BuildReport", "Wheels", "build_packages", "MB"]
 
 MB = 1024 * 1024
-#: cloud -> "module:function" laying out that cloud's packages from the fetched wheels.
-BUILDERS = {
-    "aws": "glacier.clouds.aws.package:build",
-    "gcp": "glacier.clouds.gcp.package:build",
-    "azure": "glacier.clouds.azure.package:build",
-}
 
 
 @dataclass
@@ -101,8 +94,10 @@ class BuildReport:
 
 
 def _builder(cloud: str) -> Callable[..., list[Artifact]]:
-    module, _, name = BUILDERS[cloud].partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    """The cloud's package builder, named in the clouds registry (``clouds/<cloud>/package.py``)."""
+    from glacier.clouds.registry import cloud_named
+
+    return cloud_named(cloud).load_package()
 
 
 def runtime_of(plan: Plan) -> tuple[str, str]:

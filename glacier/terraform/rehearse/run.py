@@ -17,9 +17,9 @@ __all__ = ["rehearse"]
 
 
 def _renderer_definition(plan: Any, flow: Any) -> Any:
-    from glacier.terraform import _renderer
+    from glacier.clouds.registry import cloud_named
 
-    return _renderer(plan.cloud)(plan).definition(flow)
+    return cloud_named(plan.cloud).load_renderer()(plan).definition(flow)
 
 
 def rehearse(

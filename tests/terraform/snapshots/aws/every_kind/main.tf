@@ -8,7 +8,7 @@
 # (the 'local' runner: 1024 MB, 900 s), with the same least-privilege role as any function.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier and polars (see docs/terraform.md).
+# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
 
 provider "aws" {
   region = var.region

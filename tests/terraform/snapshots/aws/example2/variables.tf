@@ -47,7 +47,7 @@ variable "log_retention_days" {
 }
 
 variable "lambda_layer_arns" {
-  description = "Layers providing glacier and polars to functions."
+  description = "Layers providing glacier-pipelines and polars to functions."
   type        = list(string)
   default     = []
 }

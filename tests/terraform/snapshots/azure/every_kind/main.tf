@@ -8,7 +8,7 @@
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier and polars (see docs/terraform.md).
+# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
 
 provider "azurerm" {
   subscription_id     = var.subscription_id

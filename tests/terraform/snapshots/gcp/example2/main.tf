@@ -8,7 +8,7 @@
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier and polars (see docs/terraform.md).
+# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
 
 provider "google" {
   project        = var.project_id

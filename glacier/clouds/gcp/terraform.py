@@ -13,10 +13,8 @@ from glacier.config.execution import (
 )
 from glacier.config.storage import GCSConfig
 from glacier.terraform.base import Renderer, output, ref, variable
-from glacier.terraform.databricks import databricks_files as _databricks_common
-from glacier.terraform.databricks import databricks_job as _databricks_job
 from glacier.terraform.hcl import Attr, Block, Call, Comment, Raw, template
-from glacier.terraform.plan import ARTIFACTS, WIRED, BucketSpec, ExecutorSpec, Flow, Step
+from glacier.terraform.plan import ARTIFACTS, BucketSpec, ExecutorSpec, Flow, Step
 
 __all__ = ["GcpRenderer"]
 
@@ -38,17 +36,25 @@ def _startup() -> Raw:
     return template(STARTUP.replace("${CODE}", str(CODE_URI)[1:-1]))
 
 
-def _dash(ident: str) -> str:
-    return ident.replace("_", "-")
-
-
-class GcpRenderer(Renderer):
+class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, DataprocConfig]):
     cloud: ClassVar[str] = "gcp"
     orchestrator: ClassVar[str] = "Google Cloud Workflows (one workflow per pipeline)"
     providers: ClassVar[dict[str, tuple[str, str]]] = {
         "archive": ("hashicorp/archive", "~> 2.4"),
         "google": ("hashicorp/google", "~> 6.0"),
     }
+    needs_requirements = True
+    bucket_output = ("bucket_names", "google_storage_bucket.{}.name", "Data buckets, by Glacier bucket name.")
+    function_output = (
+        "function_urls",
+        "google_cloudfunctions2_function.{}.url",
+        "Cloud Functions, by executor name.",
+    )
+    flow_output = (
+        "workflow_ids",
+        "google_workflows_workflow.{}.id",
+        "Workflows, by pipeline name: execute one to run the pipeline.",
+    )
 
     def local_runs_in(self) -> str:
         return (
@@ -66,63 +72,28 @@ class GcpRenderer(Renderer):
             variable("subnetwork", "string", "Subnetwork (self link) for instances and clusters.", "default"),
         ]  # fmt: skip
 
-    def outputs(self) -> list[Block]:
-        out = [
-            output(
-                "bucket_names",
-                {b.name: ref(f"google_storage_bucket.{b.ident}.name") for b in self.plan.buckets},
-                "Data buckets, by Glacier bucket name.",
-            ),
+    def extra_outputs(self) -> list[Block]:
+        return [
             output(
                 "artifacts_bucket",
                 ref("google_storage_bucket.glacier_artifacts.name"),
                 "Code and task outputs.",
-            ),
+            )
         ]
-        functions = [e for e in self.plan.executors if e.kind in ("local", "serverless")]
-        if functions:
-            out.append(
-                output(
-                    "function_urls",
-                    {e.name: ref(f"google_cloudfunctions2_function.{e.ident}.url") for e in functions},
-                    "Cloud Functions, by executor name.",
-                )
-            )
-        out.append(
-            output(
-                "workflow_ids",
-                {f.pipeline: ref(f"google_workflows_workflow.{f.ident}.id") for f in self.plan.flows},
-                "Workflows, by pipeline name: execute one to run the pipeline.",
-            )
-        )
-        return out
 
-    def main(self) -> list[Any]:
-        plan = self.plan
-        provider = Block("provider", ("google",)).add(
-            Attr("project", ref("var.project_id")),
-            Attr("region", ref("var.region")),
-            Attr("default_labels", ref("var.tags")),
-        )
-        for secret in plan.secrets:
-            if secret.name.startswith("gcp_"):
-                provider.attr(WIRED["gcp"][secret.name.removeprefix("gcp_")], ref(f"var.{secret.name}"))
-        items: list[Any] = [provider]
-        if any(isinstance(e.config, DatabricksConfig) for e in plan.executors):
-            items.append(
-                Block("provider", ("databricks",)).add(
-                    Attr("host", ref("var.databricks_host")), Attr("token", ref("var.databricks_token"))
-                )
-            )
-        items.append(
-            Block("data", ("archive_file", "code")).add(
-                Attr("type", "zip"),
-                Attr("source_dir", template("${path.module}/src")),
-                Attr("output_path", template("${path.module}/build/code.zip")),
+    def provider(self) -> Block:
+        return self.wire_secrets(
+            Block("provider", ("google",)).add(
+                Attr("project", ref("var.project_id")),
+                Attr("region", ref("var.region")),
+                Attr("default_labels", ref("var.tags")),
             )
         )
+
+    def foundation(self) -> list[Any]:
+        items: list[Any] = [self.archive()]
         artifacts = BucketSpec(ARTIFACTS, "glacier_artifacts", GCSConfig())
-        for bucket in [artifacts, *plan.buckets]:
+        for bucket in [artifacts, *self.plan.buckets]:
             items += self.bucket(bucket, artifacts=bucket is artifacts)
         items.append(
             Block("resource", ("google_storage_bucket_object", "code")).add(
@@ -138,9 +109,9 @@ class GcpRenderer(Renderer):
                 Attr("source", template("${path.module}/src/glacier_handler.py")),
             )
         )
-        if any(isinstance(e.config, DatabricksConfig) for e in plan.executors):
+        if self.uses(DatabricksConfig):
             secret = Block("resource", ("google_secret_manager_secret", "databricks_token")).add(
-                Attr("secret_id", template("${var.name_prefix}-databricks-token"))
+                Attr("secret_id", self.name("databricks-token"))
             )
             secret.block("replication").block("auto")
             items += [
@@ -150,16 +121,10 @@ class GcpRenderer(Renderer):
                     Attr("secret_data", ref("var.databricks_token")),
                 ),
             ]
-        for ex in plan.executors:
-            items += self.identity(ex)
-            items += self.compute(ex)
-        for flow in plan.flows:
-            items += self.workflow(flow)
         return items
 
     def bucket(self, b: BucketSpec, *, artifacts: bool) -> list[Block]:
-        cfg = b.config
-        assert isinstance(cfg, GCSConfig)
+        cfg = self.storage(b)
         bucket = Block("resource", ("google_storage_bucket", b.ident))
         if artifacts:
             bucket.add(Comment("#checkov:skip=CKV_GCP_62:this is the access-log bucket of the others"))
@@ -168,7 +133,7 @@ class GcpRenderer(Renderer):
         if not cfg.uniform_access:
             bucket.add(Comment("#checkov:skip=CKV_GCP_29:fine-grained ACLs as the bucket's GCSConfig asks"))
         bucket.add(
-            Attr("name", template("${var.name_prefix}-artifacts") if artifacts else b.name),
+            Attr("name", self.name("artifacts") if artifacts else b.name),
             Attr("location", cfg.location or ref("var.region")),
             Attr("storage_class", cfg.storage_class),
             Attr("uniform_bucket_level_access", cfg.uniform_access),
@@ -190,7 +155,7 @@ class GcpRenderer(Renderer):
     # -- identities --------------------------------------------------------------------
     def identity(self, ex: ExecutorSpec) -> list[Block]:
         sa = Block("resource", ("google_service_account", ex.ident)).add(
-            Attr("account_id", template(f"${{var.name_prefix}}-{_dash(ex.ident)}")),
+            Attr("account_id", self.name(ex.ident)),
             Attr("display_name", f"Glacier executor {ex.name}"),
         )
         out = [sa]
@@ -243,20 +208,9 @@ class GcpRenderer(Renderer):
         return out
 
     # -- compute -----------------------------------------------------------------------
-    def compute(self, ex: ExecutorSpec) -> list[Any]:
-        if ex.kind in ("local", "serverless"):
-            return self.function(ex)
-        if isinstance(ex.config, ComputeEngineConfig):
-            return self.instance(ex)
-        if isinstance(ex.config, DataprocConfig):
-            return self.dataproc(ex)
-        return self.databricks(ex)
-
-    def function(self, ex: ExecutorSpec) -> list[Block]:
-        cfg = ex.config
-        assert isinstance(cfg, CloudFunctionConfig)
+    def function(self, ex: ExecutorSpec, cfg: CloudFunctionConfig) -> list[Block]:
         fn = Block("resource", ("google_cloudfunctions2_function", ex.ident)).add(
-            Attr("name", template(f"${{var.name_prefix}}-{_dash(ex.ident)}")),
+            Attr("name", self.name(ex.ident)),
             Attr("location", ref("var.region")),
             Attr("description", f"Glacier executor {ex.name}: {', '.join(ex.tasks)}"[:256]),
         )
@@ -276,14 +230,12 @@ class GcpRenderer(Renderer):
         )
         return [fn]
 
-    def instance(self, ex: ExecutorSpec) -> list[Block]:
-        cfg = ex.config
-        assert isinstance(cfg, ComputeEngineConfig)
+    def vm(self, ex: ExecutorSpec, cfg: ComputeEngineConfig) -> list[Block]:
         vm = Block("resource", ("google_compute_instance", ex.ident)).add(
             Comment(
                 "#checkov:skip=CKV_GCP_38:boot disk uses Google-managed encryption; CSEK keys cannot live in code"
             ),
-            Attr("name", template(f"${{var.name_prefix}}-{_dash(ex.ident)}")),
+            Attr("name", self.name(ex.ident)),
             Attr("machine_type", cfg.machine_type),
             Attr("zone", cfg.zone or template("${var.region}-b")),
             Attr("desired_status", "TERMINATED"),
@@ -306,12 +258,10 @@ class GcpRenderer(Renderer):
         vm.block("lifecycle").attr("ignore_changes", [Raw("metadata"), Raw("desired_status")])
         return [vm]
 
-    def dataproc(self, ex: ExecutorSpec) -> list[Block]:
-        cfg = ex.config
-        assert isinstance(cfg, DataprocConfig)
+    def cluster(self, ex: ExecutorSpec, cfg: DataprocConfig) -> list[Block]:
         cluster = Block("resource", ("google_dataproc_cluster", ex.ident)).add(
             Comment("#checkov:skip=CKV_GCP_91:disks use Google-managed encryption keys"),
-            Attr("name", template(f"${{var.name_prefix}}-{_dash(ex.ident)}")),
+            Attr("name", self.name(ex.ident)),
             Attr("region", ref("var.region")),
         )
         cc = cluster.block("cluster_config").attr(
@@ -335,25 +285,10 @@ class GcpRenderer(Renderer):
         cc.block("software_config").attr("image_version", cfg.image_version)
         return [cluster]
 
-    def databricks(self, ex: ExecutorSpec) -> list[Block]:
-        cfg = ex.config
-        assert isinstance(cfg, DatabricksConfig)
-        items: list[Any] = [*_databricks_common(ex, list(self.plan.modules))]
-        job = _databricks_job(ex)
-        if cfg.cluster_id is None:
-            nc = job.block("job_cluster").attr("job_cluster_key", "glacier").block("new_cluster")
-            nc.add(
-                Attr("spark_version", cfg.spark_version),
-                Attr("node_type_id", cfg.instance_type or ref(f"data.databricks_node_type.{ex.ident}.id")),
-                Attr("num_workers", cfg.num_workers),
-            )
-            nc.block("gcp_attributes").attr(
-                "google_service_account", ref(f"google_service_account.{ex.ident}.email")
-            )
-            if cfg.instance_type is None:
-                items.append(Block("data", ("databricks_node_type", ex.ident)).attr("local_disk", True))
-        items.append(job)
-        return items
+    def databricks_node(self, ex: ExecutorSpec, cluster: Block) -> None:
+        cluster.block("gcp_attributes").attr(
+            "google_service_account", ref(f"google_service_account.{ex.ident}.email")
+        )
 
     # -- orchestrator ------------------------------------------------------------------
     def step(self, flow: Flow, step: Step) -> list[dict[str, Any]]:
@@ -514,55 +449,49 @@ class GcpRenderer(Renderer):
                 steps.append({f"level_{i + 1}": {"parallel": {"branches": branches}}})
         return {"main": {"steps": steps}}
 
-    def workflow(self, flow: Flow) -> list[Block]:
+    def flow(self, flow: Flow) -> list[Block]:
         n = flow.ident
         sa = f"{n}_orchestrator"
         out: list[Block] = [
             Block("resource", ("google_service_account", sa)).add(
-                Attr("account_id", template(f"${{var.name_prefix}}-{_dash(n)}-wf")),
+                Attr("account_id", self.name(n, "wf")),
                 Attr("display_name", f"Glacier orchestrator of pipeline {flow.pipeline}"),
             )
         ]
         member = template(f"serviceAccount:${{google_service_account.{sa}.email}}")
+
+        def grant(rtype: str, label: str, role: str, *where: Attr) -> None:
+            out.append(
+                Block("resource", (rtype, label)).add(*where, Attr("role", role), Attr("member", member))
+            )
+
         for e in sorted({s.executor for s in flow.steps}):
             ex = self.plan.executor(e)
             if ex.kind in ("local", "serverless"):
-                out.append(
-                    Block("resource", ("google_cloud_run_service_iam_member", f"{n}_{e}")).add(
-                        Attr("location", ref("var.region")),
-                        Attr("service", ref(f"google_cloudfunctions2_function.{e}.name")),
-                        Attr("role", "roles/run.invoker"),
-                        Attr("member", member),
-                    )
-                )
+                grant(
+                    "google_cloud_run_service_iam_member", f"{n}_{e}", "roles/run.invoker",
+                    Attr("location", ref("var.region")),
+                    Attr("service", ref(f"google_cloudfunctions2_function.{e}.name")),
+                )  # fmt: skip
             elif isinstance(ex.config, ComputeEngineConfig):
-                out.append(
-                    Block("resource", ("google_compute_instance_iam_member", f"{n}_{e}")).add(
-                        Attr("zone", ref(f"google_compute_instance.{e}.zone")),
-                        Attr("instance_name", ref(f"google_compute_instance.{e}.name")),
-                        Attr("role", "roles/compute.instanceAdmin.v1"),
-                        Attr("member", member),
-                    )
-                )
-        if any(isinstance(self.plan.executor(s.executor).config, DatabricksConfig) for s in flow.steps):
-            out.append(
-                Block("resource", ("google_secret_manager_secret_iam_member", f"{n}_databricks")).add(
-                    Attr("secret_id", ref("google_secret_manager_secret.databricks_token.id")),
-                    Attr("role", "roles/secretmanager.secretAccessor"),
-                    Attr("member", member),
-                )
-            )
-        if any(isinstance(self.plan.executor(s.executor).config, DataprocConfig) for s in flow.steps):
-            out.append(
-                Block("resource", ("google_project_iam_member", f"{n}_dataproc")).add(
-                    Attr("project", ref("var.project_id")),
-                    Attr("role", "roles/dataproc.editor"),
-                    Attr("member", member),
-                )
-            )
+                grant(
+                    "google_compute_instance_iam_member", f"{n}_{e}", "roles/compute.instanceAdmin.v1",
+                    Attr("zone", ref(f"google_compute_instance.{e}.zone")),
+                    Attr("instance_name", ref(f"google_compute_instance.{e}.name")),
+                )  # fmt: skip
+        if self.uses(DatabricksConfig, flow):
+            grant(
+                "google_secret_manager_secret_iam_member", f"{n}_databricks", "roles/secretmanager.secretAccessor",
+                Attr("secret_id", ref("google_secret_manager_secret.databricks_token.id")),
+            )  # fmt: skip
+        if self.uses(DataprocConfig, flow):
+            grant(
+                "google_project_iam_member", f"{n}_dataproc", "roles/dataproc.editor",
+                Attr("project", ref("var.project_id")),
+            )  # fmt: skip
         out.append(
             Block("resource", ("google_workflows_workflow", n)).add(
-                Attr("name", template(f"${{var.name_prefix}}-{_dash(n)}")),
+                Attr("name", self.name(n)),
                 Attr("region", ref("var.region")),
                 Attr("description", f"Glacier pipeline {flow.pipeline}"),
                 Attr("service_account", ref(f"google_service_account.{sa}.id")),

@@ -3,37 +3,33 @@
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any
 
-from glacier.backends.base import PORTABLE_CLUSTERS, Backend
+from glacier.clouds.backend import ObjectStore, Services
 from glacier.config.execution import (
     CloudFunctionConfig,
     ComputeEngineConfig,
     DataprocConfig,
-    ExecutionConfig,
 )
+from glacier.config.providers import GcpConfig
 from glacier.config.storage import GCSConfig, StorageConfig
-from glacier.errors import ConfigError, require
+from glacier.errors import ConfigError
 from glacier.storage.errors import Hints
 
 __all__ = ["GcpBackend"]
 
 
-class GcpBackend(Backend):
-    name: ClassVar[str] = "gcp"
-    scheme: ClassVar[str] = "gs"
-    storage_config: ClassVar[type[StorageConfig] | None] = GCSConfig
-    extra: ClassVar[str] = "gcp"
-    bucket_pattern: ClassVar[str] = r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]"
-    bucket_rule: ClassVar[str] = (
+class GcpBackend(ObjectStore[GcpConfig]):
+    """Cloud Storage through gcsfs: polars' native reader handles neither emulators nor every
+    credential, so Glacier reads through fsspec file objects and writes resumable uploads."""
+
+    scheme = "gs"
+    bucket_pattern = r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]"
+    bucket_rule = (
         "3-63 lowercase letters, digits, dots, hyphens and underscores, "
         "starting and ending with a letter or digit"
     )
-    execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
-        "serverless": (CloudFunctionConfig,),
-        "vm": (ComputeEngineConfig,),
-        "cluster": (DataprocConfig, *PORTABLE_CLUSTERS),
-    }
+    services = Services(GCSConfig, CloudFunctionConfig, ComputeEngineConfig, DataprocConfig)
 
     def _extra_bucket_checks(self, bucket: str) -> None:
         if bucket.startswith("goog") or "google" in bucket or ".." in bucket:
@@ -43,23 +39,23 @@ class GcpBackend(Backend):
             )
 
     def _endpoint(self) -> str | None:
-        return self.config.endpoint_url or os.environ.get("STORAGE_EMULATOR_HOST")  # type: ignore[attr-defined]
+        return self.config.endpoint_url or os.environ.get("STORAGE_EMULATOR_HOST")
 
     def filesystem(self, storage: StorageConfig | None) -> Any:
         os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-        gcsfs = require("gcsfs", "gcp", "Reading and writing Google Cloud Storage")
+        gcsfs = self.require("gcsfs", "Reading and writing Google Cloud Storage")
         cfg = self.config
         kwargs: dict[str, Any] = {}
-        if cfg.project_id:  # type: ignore[attr-defined]
-            kwargs["project"] = cfg.project_id  # type: ignore[attr-defined]
+        if cfg.project_id:
+            kwargs["project"] = cfg.project_id
         endpoint = self._endpoint()
         if endpoint:
             kwargs["endpoint_url"] = endpoint
             kwargs["token"] = "anon"
-        if cfg.credentials_json is not None:  # type: ignore[attr-defined]
-            kwargs["token"] = _token(cfg.credentials_json.get_secret_value())  # type: ignore[attr-defined]
-        elif cfg.credentials_file:  # type: ignore[attr-defined]
-            kwargs["token"] = cfg.credentials_file  # type: ignore[attr-defined]
+        if cfg.credentials_json is not None:
+            kwargs["token"] = _token(cfg.credentials_json.get_secret_value())
+        elif cfg.credentials_file:
+            kwargs["token"] = cfg.credentials_file
         return gcsfs.GCSFileSystem(requests_timeout=60, **kwargs)
 
     def preflight(self) -> None:
@@ -70,8 +66,8 @@ class GcpBackend(Backend):
 
     def hints(self, storage: StorageConfig | None) -> Hints:
         secrets: tuple[str, ...] = ()
-        if self.config.credentials_json is not None:  # type: ignore[attr-defined]
-            secrets = (self.config.credentials_json.get_secret_value(),)  # type: ignore[attr-defined]
+        if self.config.credentials_json is not None:
+            secrets = (self.config.credentials_json.get_secret_value(),)
         return Hints(
             credentials="GOOGLE_APPLICATION_CREDENTIALS or GcpConfig(credentials_file=... / credentials_json=...)",
             endpoint=f"the endpoint ({self._endpoint() or 'Google default'}; STORAGE_EMULATOR_HOST or "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
-from glacier.backends.base import PORTABLE_CLUSTERS, Backend
+from glacier.clouds.backend import PORTABLE_CLUSTERS, Backend, Frame, Place
 from glacier.config.execution import (
     AzureFunctionConfig,
     AzureVMConfig,
@@ -17,21 +20,23 @@ from glacier.config.execution import (
     ExecutionConfig,
     LambdaConfig,
 )
+from glacier.config.providers import LocalConfig
 from glacier.config.storage import StorageConfig
 from glacier.errors import ConfigError
+from glacier.storage import io
 from glacier.storage.errors import Hints
 
 __all__ = ["LocalBackend"]
 
 
-class LocalBackend(Backend):
+class LocalBackend(Backend[LocalConfig]):
     """Local disk; accepts every cloud's execution config so pipelines written for
     a cloud run unchanged on a laptop (``mode="local"``)."""
 
-    name: ClassVar[str] = "local"
-    scheme: ClassVar[str] = "file"
-    bucket_pattern: ClassVar[str] = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}"
-    bucket_rule: ClassVar[str] = "letters, digits, dots, hyphens and underscores (no slashes)"
+    scheme = "file"
+    instant = True
+    bucket_pattern = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}"
+    bucket_rule = "letters, digits, dots, hyphens and underscores (no slashes)"
     execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
         "serverless": (LambdaConfig, CloudFunctionConfig, AzureFunctionConfig),
         "vm": (EC2Config, ComputeEngineConfig, AzureVMConfig),
@@ -40,7 +45,7 @@ class LocalBackend(Backend):
 
     @property
     def root(self) -> Path:
-        return Path(self.config.base_path).expanduser().resolve()  # type: ignore[attr-defined]
+        return Path(self.config.base_path).expanduser().resolve()
 
     def check_storage_config(self, config: StorageConfig | None) -> StorageConfig | None:
         # Any cloud's storage config is accepted and kept (for Terraform re-targeting).
@@ -60,6 +65,12 @@ class LocalBackend(Backend):
         target = self.root / bucket
         return str(target / path) if path else str(target)
 
+    def to_fs(self, uri: str) -> str:
+        return uri
+
+    def from_fs(self, path: str) -> str:
+        return path
+
     def filesystem(self, storage: StorageConfig | None) -> Any:
         from fsspec.implementations.local import LocalFileSystem
 
@@ -73,3 +84,43 @@ class LocalBackend(Backend):
             credentials="the file permissions",
             endpoint=f"LocalConfig(base_path=...) ({self.root})",
         )
+
+    def stamps(self, fs: Any, uri: str) -> list[str]:
+        """Size and modification time (in nanoseconds) of each file."""
+        out = []
+        for path in _files(uri):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            out.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+        return out
+
+    def write(self, place: Place, frame: Frame, uri: str, fmt: str) -> None:
+        """A temporary file renamed over the target (``os.replace`` is atomic)."""
+        with place.errors("write"):
+            io.write_local(frame, uri, fmt)
+
+    def write_partitioned(self, place: Place, frame: Frame, uri: str, fmt: str, columns: list[str]) -> None:
+        with place.errors("write"):
+            io.write_partitioned_local(frame, uri, fmt, columns)
+
+    def delete(self, fs: Any, uri: str, files: list[str], *, folder: bool) -> None:
+        if folder:
+            if Path(uri).is_dir():
+                shutil.rmtree(uri)
+        elif files:
+            fs.rm(files)
+
+
+def _files(uri: str) -> list[str]:
+    if any(ch in uri for ch in "*?["):
+        return sorted(glob.glob(uri, recursive=True))
+    if os.path.isdir(uri):
+        return sorted(
+            os.path.join(root, name)
+            for root, _dirs, names in os.walk(uri)
+            for name in names
+            if not name.startswith(".")
+        )
+    return [uri]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from glacier.backends.base import PORTABLE_CLUSTERS, Backend
-from glacier.config.execution import AzureFunctionConfig, AzureVMConfig, ExecutionConfig
+from glacier.clouds.backend import ObjectStore, Services
+from glacier.config.execution import AzureFunctionConfig, AzureVMConfig
+from glacier.config.providers import AzureConfig
 from glacier.config.storage import AzureBlobConfig, StorageConfig
-from glacier.errors import ConfigError, require
+from glacier.errors import ConfigError
 from glacier.storage.errors import Hints
 
 if TYPE_CHECKING:
@@ -18,20 +19,18 @@ if TYPE_CHECKING:
 __all__ = ["AzureBackend"]
 
 
-class AzureBackend(Backend):
-    name: ClassVar[str] = "azure"
-    scheme: ClassVar[str] = "az"
-    storage_config: ClassVar[type[StorageConfig] | None] = AzureBlobConfig
-    extra: ClassVar[str] = "azure"
-    bucket_pattern: ClassVar[str] = r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"
-    bucket_rule: ClassVar[str] = (
+class AzureBackend(ObjectStore[AzureConfig]):
+    """Blob Storage through adlfs (polars reads it natively); staged blocks committed at once.
+
+    Credentials: a connection string, an account key, or Entra ID (``DefaultAzureCredential``).
+    """
+
+    scheme = "az"
+    bucket_pattern = r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"
+    bucket_rule = (
         "3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit"
     )
-    execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
-        "serverless": (AzureFunctionConfig,),
-        "vm": (AzureVMConfig,),
-        "cluster": (PORTABLE_CLUSTERS[0], *PORTABLE_CLUSTERS[1:]),
-    }
+    services = Services(AzureBlobConfig, AzureFunctionConfig, AzureVMConfig)
 
     def _connection(self) -> dict[str, str]:
         """Account facts from the config, else the standard environment variables."""
@@ -40,7 +39,7 @@ class AzureBackend(Backend):
             cfg.connection_string.get_secret_value()
             if cfg.connection_string
             else os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
-        )  # type: ignore[attr-defined]
+        )
         out: dict[str, str] = {}
         if conn:
             out["connection_string"] = conn
@@ -52,18 +51,18 @@ class AzureBackend(Backend):
                 match = re.search(rf"{key}=([^;]+)", conn)
                 if match:
                     out[name] = match.group(1)
-        account = cfg.storage_account or os.environ.get("AZURE_STORAGE_ACCOUNT")  # type: ignore[attr-defined]
-        key = cfg.account_key.get_secret_value() if cfg.account_key else os.environ.get("AZURE_STORAGE_KEY")  # type: ignore[attr-defined]
+        account = cfg.storage_account or os.environ.get("AZURE_STORAGE_ACCOUNT")
+        key = cfg.account_key.get_secret_value() if cfg.account_key else os.environ.get("AZURE_STORAGE_KEY")
         if account:
             out["account_name"] = account
         if key:
             out["account_key"] = key
-        if cfg.endpoint_url:  # type: ignore[attr-defined]
-            out["blob_endpoint"] = cfg.endpoint_url  # type: ignore[attr-defined]
+        if cfg.endpoint_url:
+            out["blob_endpoint"] = cfg.endpoint_url
         return out
 
     def filesystem(self, storage: StorageConfig | None) -> Any:
-        adlfs = require("adlfs", "azure", "Reading and writing Azure Blob Storage")
+        adlfs = self.require("adlfs", "Reading and writing Azure Blob Storage")
         facts = self._connection()
         if "account_name" not in facts:
             raise ConfigError(
@@ -130,7 +129,7 @@ class AzureBackend(Backend):
 
     def open_upload(self, fs: Any, uri: str, storage: StorageConfig | None) -> Upload:
         """Blocks staged in parallel, committed in one request (one ``Put Blob`` when small)."""
-        from glacier.backends.azure_upload import AzureUpload
+        from glacier.clouds.azure.upload import AzureUpload
 
         return AzureUpload(fs, uri, self.upload_options(storage))
 

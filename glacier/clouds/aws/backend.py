@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from glacier.backends.base import PORTABLE_CLUSTERS, Backend
-from glacier.config.execution import EC2Config, EMRConfig, ExecutionConfig, LambdaConfig
+from glacier.clouds.backend import ObjectStore, Services
+from glacier.config.execution import EC2Config, EMRConfig, LambdaConfig
+from glacier.config.providers import AwsConfig
 from glacier.config.storage import S3Config, StorageConfig
-from glacier.errors import ConfigError, require
+from glacier.errors import ConfigError
 from glacier.storage.errors import Hints
 
 if TYPE_CHECKING:
@@ -25,20 +26,15 @@ _BOTO_CONFIG: dict[str, Any] = {
 }
 
 
-class AwsBackend(Backend):
-    name: ClassVar[str] = "aws"
-    scheme: ClassVar[str] = "s3"
-    storage_config: ClassVar[type[StorageConfig] | None] = S3Config
-    extra: ClassVar[str] = "aws"
-    bucket_pattern: ClassVar[str] = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-    bucket_rule: ClassVar[str] = (
+class AwsBackend(ObjectStore[AwsConfig]):
+    """S3 through s3fs (polars reads it natively); multipart uploads with parts in parallel."""
+
+    scheme = "s3"
+    bucket_pattern = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+    bucket_rule = (
         "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
     )
-    execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {
-        "serverless": (LambdaConfig,),
-        "vm": (EC2Config,),
-        "cluster": (EMRConfig, *PORTABLE_CLUSTERS),
-    }
+    services = Services(S3Config, LambdaConfig, EC2Config, EMRConfig)
 
     def _extra_bucket_checks(self, bucket: str) -> None:
         if (
@@ -53,7 +49,7 @@ class AwsBackend(Backend):
             )
 
     def _endpoint(self, storage: StorageConfig | None) -> str | None:
-        endpoint = getattr(storage, "endpoint_url", None) or self.config.endpoint_url  # type: ignore[attr-defined]
+        endpoint = getattr(storage, "endpoint_url", None) or self.config.endpoint_url
         return endpoint or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
 
     def _credentials(self) -> dict[str, str]:
@@ -70,14 +66,14 @@ class AwsBackend(Backend):
         return out
 
     def filesystem(self, storage: StorageConfig | None) -> Any:
-        s3fs = require("s3fs", "aws", "Reading and writing S3")
+        s3fs = self.require("s3fs", "Reading and writing S3")
         kwargs: dict[str, Any] = self._credentials()
-        client: dict[str, Any] = {"region_name": self.config.region}  # type: ignore[attr-defined]
+        client: dict[str, Any] = {"region_name": self.config.region}
         endpoint = self._endpoint(storage)
         if endpoint:
             kwargs["endpoint_url"] = endpoint
-        if self.config.profile:  # type: ignore[attr-defined]
-            kwargs["profile"] = self.config.profile  # type: ignore[attr-defined]
+        if self.config.profile:
+            kwargs["profile"] = self.config.profile
         fs = s3fs.S3FileSystem(client_kwargs=client, config_kwargs=dict(_BOTO_CONFIG), **kwargs)
         fs.retries = 2  # s3fs retries botocore's retries (5 x 4 by default): keep failures fast
         return fs
@@ -86,7 +82,7 @@ class AwsBackend(Backend):
         """Fail in seconds on a dead endpoint, before botocore's and s3fs' retries."""
         from glacier.storage.reach import check_reachable
 
-        check_reachable(self._endpoint(None) or f"https://s3.{self.config.region}.amazonaws.com")  # type: ignore[attr-defined]
+        check_reachable(self._endpoint(None) or f"https://s3.{self.config.region}.amazonaws.com")
 
     def hints(self, storage: StorageConfig | None) -> Hints:
         return Hints(
@@ -98,7 +94,7 @@ class AwsBackend(Backend):
         )
 
     def storage_options(self, storage: StorageConfig | None) -> dict[str, Any] | None:
-        opts: dict[str, Any] = {"aws_region": self.config.region}  # type: ignore[attr-defined]
+        opts: dict[str, Any] = {"aws_region": self.config.region}
         names = {"key": "aws_access_key_id", "secret": "aws_secret_access_key", "token": "aws_session_token"}
         for key, value in self._credentials().items():
             opts[names[key]] = value
@@ -107,8 +103,8 @@ class AwsBackend(Backend):
             opts["aws_endpoint_url"] = endpoint
             if endpoint.startswith("http://"):
                 opts["aws_allow_http"] = "true"
-        if self.config.profile:  # type: ignore[attr-defined]
-            opts["aws_profile"] = self.config.profile  # type: ignore[attr-defined]
+        if self.config.profile:
+            opts["aws_profile"] = self.config.profile
         opts["max_retries"] = 2
         return opts
 
@@ -125,6 +121,6 @@ class AwsBackend(Backend):
 
     def open_upload(self, fs: Any, uri: str, storage: StorageConfig | None) -> Upload:
         """A multipart upload with parts sent in parallel (one PUT when small)."""
-        from glacier.backends.aws_upload import S3Upload
+        from glacier.clouds.aws.upload import S3Upload
 
         return S3Upload(fs, uri, self.upload_options(storage))

@@ -1,0 +1,1 @@
+"""Microsoft Azure: Blob Storage and upload, the Terraform renderer, re-targeting facts."""

@@ -1,0 +1,1 @@
+"""Google Cloud: Cloud Storage, the Terraform renderer, re-targeting facts."""

@@ -1,0 +1,1 @@
+"""The local disk: storage under LocalConfig.base_path."""
