@@ -208,7 +208,7 @@ class Scheduler:
             elif task.status == "pending":
                 task.status = "skipped"
             elif task.status == "planned":
-                task.status, task.note = "skipped", _NOT_RUN
+                task.note = _NOT_RUN  # stays planned: its plan never ran
         self.emit("run_failed", time=record.end, error=record.error)
 
     def _close_placements(self) -> None:
@@ -405,8 +405,8 @@ class Scheduler:
         self.collection.run(self.needed())
 
     def _never_computed(self) -> None:
-        """Planned tasks left when the run is over never had their plan computed: say so."""
+        """Planned tasks left when the run is over never had their plan computed (the run
+        failed): they stay ``planned``, with a note saying so, never ``done``."""
         for rec in self.record.tasks.values():
             if rec.status == "planned":
-                rec.status, rec.note = "skipped", _NOT_RUN
-                self.emit("task_skipped", self.graph.nodes[rec.node], note=rec.note)
+                rec.note = _NOT_RUN

@@ -113,7 +113,7 @@ def test_write_keeps_failing(env, fault):
     record = p.last_run
     assert record.status == "failed"
     # the upstream plans only ran inside publish's write, which failed: not shown as finished
-    assert [record[n].status for n in STEPS] == ["skipped", "skipped", "skipped", "failed"]
+    assert [record[n].status for n in STEPS] == ["planned", "planned", "planned", "failed"]
     assert {record[n].note for n in STEPS[:3]} == {"its plan was not computed: the run failed"}
     message = str(info.value)
     assert "'publish'" in message and f"s3://{bucket}/curated/out.parquet" in message
@@ -143,7 +143,7 @@ def test_server_stopped_mid_run(env):
         p.run(mode="local")
     record = p.last_run
     # the upstream plans only ran inside publish's write, which failed: not shown as finished
-    assert [record[n].status for n in STEPS] == ["skipped", "skipped", "skipped", "failed"]
+    assert [record[n].status for n in STEPS] == ["planned", "planned", "planned", "failed"]
     assert {record[n].note for n in STEPS[:3]} == {"its plan was not computed: the run failed"}
     message = str(info.value)
     assert "'publish'" in message and "unreachable" in message and proxy.endpoint in message
