@@ -30,6 +30,7 @@ import time
 import uuid
 import weakref
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,7 @@ class TaskCache:
         self._memory: OrderedDict[str, tuple[Any, dict[str, str]]] = OrderedDict()
         self._produced: dict[int, tuple[weakref.ref[Any] | Any, str]] = {}
         self._pending: dict[int, str] = {}
+        self._rows: dict[str, int | None] = {}
         self._lock = threading.RLock()
 
     # -- the runner's interface ----------------------------------------------------------
@@ -158,6 +160,107 @@ class TaskCache:
             self._remember(key, held, writes)
             self._register(value, key)
         return value
+
+    # -- lazy outputs: kept after the run's collection computed them ----------------------
+    def reserve(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> str:
+        """The key of a lazy output the run is about to compute; ``value`` counts as produced
+        by it (so downstream keys stay cheap). :meth:`save_computed` keeps it afterwards."""
+        with self._lock:
+            key = self._pending.pop(id(node), None)
+        if key is None:
+            key = self.key(node, args, kwargs)
+        with self._lock:
+            self._register(value, key)
+        return key
+
+    def keeps_plan(self, node: Node, value: pl.LazyFrame) -> bool:
+        """Whether ``value``'s plan can stand for its data: it scans only local files of the
+        pipeline's buckets (their fingerprints are in the key) and calls no Python code.
+        Otherwise (object-store scans may carry credentials; a Python function may be costly
+        or impure) the data is kept."""
+        try:
+            text = value.explain(optimized=False)
+        except Exception:
+            return False
+        if "://" in text or "PYTHON" in text.upper():
+            return False
+        stems = [
+            re.split(r"[*?\[]", b.get_uri(), maxsplit=1)[0] for b in (*_reads_upstream(node), *node.writes)
+        ]
+        for line in text.splitlines():
+            if " SCAN [" in line.upper() and not line.strip().upper().startswith("DF "):
+                if not any(stem and stem in line for stem in stems):
+                    return False
+        return True
+
+    def save_computed(
+        self,
+        node: Node,
+        key: str,
+        value: pl.LazyFrame,
+        *,
+        frame: pl.DataFrame | None = None,
+        file: Path | None = None,
+        rows: int | None = None,
+    ) -> None:
+        """Keep a lazy output the run computed: the collected ``frame``, an IPC ``file`` the
+        collection wrote, or else its plan (see :meth:`keeps_plan`). It is held in memory at
+        once and written to disk in the background (an entry appears whole or not at all)."""
+        writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
+        held: pl.LazyFrame = frame.lazy() if frame is not None else value
+        if file is not None:
+            held = pl.scan_ipc(file)
+        with self._lock:
+            self._rows[key] = rows
+            self._remember(key, held, writes)
+            self._register(value, key)
+        plan = frame is None and file is None
+        stored: Any = held if frame is not None else value  # a lazy output stays lazy when loaded
+        # a big frame is held as a scan of its entry once written, as a file always is
+        to_file = file is not None or (frame is not None and frame.estimated_size() > self.memory_frame_bytes)
+        _BACKGROUND.submit(self._save_quietly, node, key, stored, writes, plan, rows, file, to_file)
+
+    def _save_quietly(
+        self,
+        node: Node,
+        key: str,
+        value: Any,
+        writes: dict[str, str],
+        plan: bool,
+        rows: int | None,
+        file: Path | None,
+        to_file: bool,
+    ) -> None:
+        try:
+            self._save(node, key, value, writes, plan=plan, rows=rows, file=file)
+            if to_file:
+                with self._lock:  # later hits read the entry's copy
+                    held = self._memory.get(key)
+                    if held is not None:
+                        self._memory[key] = (pl.scan_ipc(self._entry(key) / "value.arrow"), held[1])
+        except Exception as exc:
+            import logging
+
+            logging.getLogger("glacier").warning(
+                "could not keep %s in the cache %s: %s", node.id, self.root, exc
+            )
+
+    def staging_file(self) -> Path:
+        """A fresh file in the cache's own staging folder (for a collection to write into)."""
+        tmp_root = self.root / ".tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        return tmp_root / f"computed-{uuid.uuid4().hex[:16]}.arrow"
+
+    def rows_for(self, node: Node) -> int | None:
+        """The rows of the entry the last lookup of ``node`` found (kept with the entry)."""
+        with self._lock:
+            key = self._pending.get(id(node))
+            return self._rows.get(key) if key is not None else None
+
+    @staticmethod
+    def wait() -> None:
+        """Wait until every entry being written in the background is on disk."""
+        _BACKGROUND.submit(lambda: None).result()
 
     # -- keys ------------------------------------------------------------------------------
     def key(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -239,6 +342,8 @@ class TaskCache:
         if not self._writes_unchanged(node, writes):
             return None
         kind = meta["kind"]
+        with self._lock:
+            self._rows[key] = meta.get("rows")
         try:
             if kind == "plan":  # a plain scan of local files: the plan is the output
                 return pl.LazyFrame.deserialize(entry / "value.plan", format="binary"), writes
@@ -251,7 +356,17 @@ class TaskCache:
         except Exception:
             return None  # an unreadable entry is a miss; the next store replaces it
 
-    def _save(self, node: Node, key: str, value: Any, writes: dict[str, str], *, plan: bool = False) -> bool:
+    def _save(
+        self,
+        node: Node,
+        key: str,
+        value: Any,
+        writes: dict[str, str],
+        *,
+        plan: bool = False,
+        rows: int | None = None,
+        file: Path | None = None,
+    ) -> bool:
         entry = self._entry(key)
         tmp_root = self.root / ".tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
@@ -261,6 +376,9 @@ class TaskCache:
             if plan:
                 kind = "plan"
                 (tmp / "value.plan").write_bytes(value.serialize(format="binary"))
+            elif file is not None:  # written by the run's collection: moved in
+                kind = "lazy"
+                os.replace(file, tmp / "value.arrow")
             elif isinstance(value, (pl.DataFrame, pl.LazyFrame)):
                 kind = "lazy" if isinstance(value, pl.LazyFrame) else "frame"
                 df = value.collect() if isinstance(value, pl.LazyFrame) else value
@@ -279,6 +397,7 @@ class TaskCache:
                 "kind": kind,
                 "created": time.time(),
                 "writes": writes,
+                "rows": rows,
             }
             (tmp / "meta.json").write_text(json.dumps(meta))
             entry.parent.mkdir(parents=True, exist_ok=True)
@@ -333,6 +452,16 @@ class ReadOnlyCache:
 
     def store(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> Any:
         return value
+
+    def reserve(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> str:
+        return ""
+
+    def rows_for(self, node: Node) -> int | None:
+        return self._cache.rows_for(node)
+
+
+#: Writes cache entries to disk after the run goes on (joined when the interpreter exits).
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="glacier-cache")
 
 
 def _deref(ref: Any) -> Any:

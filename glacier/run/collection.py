@@ -49,16 +49,59 @@ class Collection:
         owners = [w.node for w in writes] + list(roots)
         s.emit("collect_started", None, nodes=tuple(dict.fromkeys(n for n in owners if n is not None)))
         frames: list[Any] = [w.sink for w in writes] + [s.values[n] for n in roots]
+        kept = self._cache_files(roots)
+        frames += [s.values[nid].sink_ipc(path, lazy=True) for nid, path in kept.items()]
+        owners += list(kept)
         start = time.time()
         try:
             out, metrics = plan_metrics.collect_all(frames, metrics=self.metrics)
         except Exception as exc:
             finish(writes, exc)  # every staged write is dropped: the old objects stay
+            for path in kept.values():
+                path.unlink(missing_ok=True)
             self._isolate(roots, writes)
             return
         end = time.time()
         self._publish(writes)
-        self.computed(owners, dict(zip(roots, out[len(writes) :], strict=True)), metrics, start, end)
+        results = dict(zip(roots, out[len(writes) : len(writes) + len(roots)], strict=True))
+        self.computed(owners, results, metrics, start, end)
+        self._keep_cached(results, kept)
+
+    # -- the cache ------------------------------------------------------------------------
+    def _cache_files(self, roots: list[str]) -> dict[str, Any]:
+        """Cached lazy outputs the collection computes but does not return, and whose plan
+        cannot stand for their data: each is also written to a cache file by the collection."""
+        s = self.s
+        if not s.cache_keys:
+            return {}
+        closure: set[str] = set()
+        for nid in roots:
+            closure |= s.graph.ancestors(nid) | {nid}
+        return {
+            nid: s.cache.staging_file()
+            for nid in s.cache_keys
+            if nid in closure
+            and nid not in roots
+            and not s.cache.keeps_plan(s.graph.nodes[nid], s.values[nid])
+        }
+
+    def _keep_cached(self, results: dict[str, pl.DataFrame], kept: dict[str, Any]) -> None:
+        """Keep the cached lazy outputs this collection computed: the collected frame, the file
+        it wrote, or the plan (which reads only the pipeline's own local files)."""
+        s = self.s
+        for nid, key in list(s.cache_keys.items()):
+            rec = s.record.tasks[nid]
+            if rec.status != "done":
+                continue
+            del s.cache_keys[nid]
+            node, value = s.graph.nodes[nid], s.values[nid]
+            lazy = value.lazy() if isinstance(value, pl.DataFrame) else value
+            if nid in results:
+                s.cache.save_computed(node, key, lazy, frame=results[nid], rows=rec.rows)
+            elif nid in kept:
+                s.cache.save_computed(node, key, lazy, file=kept[nid], rows=rec.rows)
+            else:
+                s.cache.save_computed(node, key, lazy, rows=rec.rows)
 
     def flush(self, writes: list[PendingWrite]) -> None:
         """Compute and publish ``writes`` now (a reader of their objects is about to start);

@@ -78,7 +78,7 @@ def cache_for(graph: Graph, *, read_only: bool = False) -> Any:
 
 
 def _stored_rows(value: Any) -> int | None:
-    """The rows of a cached task's output: it is data already (or a plain scan of files)."""
+    """The rows of a cached task's stored output (a frame; a lazy one is materialised data)."""
     if isinstance(value, pl.DataFrame):
         return value.height
     if isinstance(value, pl.LazyFrame):
@@ -135,6 +135,8 @@ class Scheduler:
         self.collection = Collection(self)
         self._returned: set[str] | None = None
         self.writes = WriteBatch(collect=self.collection.flush)
+        #: Cache keys of lazy outputs to keep once the run's collection computed them.
+        self.cache_keys: dict[str, str] = {}
         for node in graph.nodes.values():
             record.tasks[node.id] = TaskRun(node.id, node.task.name, node.task.executor.name)
 
@@ -260,12 +262,18 @@ class Scheduler:
             hit, value = self.cache.lookup(node, args, kwargs)
             if hit:
                 rec.cached = True
-            else:
-                value = self.call(node, args, kwargs)
-                if self.writes:  # the entry records its written objects' fingerprints: publish first
-                    self.writes.flush(node=node.id)
-                value = self.cache.store(node, args, kwargs, value)
-            rec.rows = _stored_rows(value)  # materialised (or a plain scan): counting is cheap
+                rec.rows = self.cache.rows_for(node)
+                if rec.rows is None and isinstance(value, pl.DataFrame):
+                    rec.rows = value.height
+                return value
+            value = self.call(node, args, kwargs)
+            if self.writes:  # the entry records its written objects' fingerprints: publish first
+                self.writes.flush(node=node.id)
+            if isinstance(value, pl.LazyFrame):  # kept once the run's collection computed it
+                self.cache_keys[node.id] = self.cache.reserve(node, args, kwargs, value)
+                return value
+            value = self.cache.store(node, args, kwargs, value)
+            rec.rows = _stored_rows(value)
             return value
         return self.call(node, args, kwargs)
 

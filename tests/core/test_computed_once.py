@@ -293,3 +293,39 @@ def test_cached_tasks_show_their_rows(lake, tmp_path):
         assert rec["double"].status == "done" and rec["double"].rows == 3
     finally:
         cache_mod.set_cache_dir(None)
+
+
+def test_a_cached_first_run_computes_each_frame_once(lake, tmp_path):
+    provider, ex, raw = lake
+    udf = Counter()
+    cache_mod.set_cache_dir(tmp_path / "cache")
+    try:
+
+        @ex.task(cache=True)
+        def extract(source) -> pl.LazyFrame:
+            return source.scan()
+
+        @ex.task(cache=True)
+        def score(df: pl.LazyFrame) -> pl.LazyFrame:
+            return udf.apply(df)
+
+        @ex.task(cache=True)
+        def total(df: pl.LazyFrame) -> pl.LazyFrame:
+            return df.select(pl.col("prediction").sum())
+
+        @pipeline(name="cached_scores")
+        def cached_scores():
+            return total(score(extract(raw)))
+
+        assert cached_scores.run(progress=False).collect().item() == 17.0
+        assert udf.calls == 1  # the UDF's output is kept by the same collection, not computed again
+        cache_mod.default_cache().wait()
+        cache_mod.default_cache().forget_memory()  # as after a kernel restart
+        assert cached_scores.run(progress=False).collect().item() == 17.0
+        rec = cached_scores.last_run
+        print(rec.summary(), list((tmp_path / "cache").glob("*/*/meta.json")))
+        assert udf.calls == 1
+        assert rec.cache_hits == ["extract", "score", "total"]
+        assert [rec[n].rows for n in ("extract", "score", "total")] == [4, 4, 1]
+    finally:
+        cache_mod.set_cache_dir(None)
