@@ -14,6 +14,7 @@ import polars as pl
 from glacier.display.protocol import Displayable
 from glacier.errors import DefinitionError, DeploymentRequiredError
 from glacier.graph import Graph, Param, current_graph, substitute, tracing
+from glacier.lineage import observe_run
 from glacier.run.events import GLOBAL_BUS, EventBus, RunEvent
 
 if TYPE_CHECKING:
@@ -153,6 +154,10 @@ class Pipeline(Displayable):
             from glacier.run.progress import ProgressBar
 
             subscribers.append(ProgressBar(len(graph.nodes), self.name))
+        lineage = observe_run(
+            graph, record, lambda: scheduler.values
+        )  # None unless OpenLineage is configured
+        subscribers += [lineage] if lineage is not None else []
         scheduler = Scheduler(
             graph,
             record,

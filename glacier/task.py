@@ -181,10 +181,10 @@ class Task(Displayable):
             except Exception as exc:
                 if tries >= self.retries:
                     raise
-                if on_retry is not None:
-                    on_retry(tries + 1, exc)
-                pause(self.retry_delay * (self.backoff**tries))
+                pause(self.retry_delay * (self.backoff**tries))  # raises when the run is stopped
                 tries += 1
+                if on_retry is not None:  # said as the next attempt starts
+                    on_retry(tries, exc)
 
     def convert_inputs(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]

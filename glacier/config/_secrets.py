@@ -46,7 +46,7 @@ def masked_error(exc: ValidationError, cls: type[BaseModel]) -> ValidationError:
         if field and field not in cls.model_fields and err["type"] == "extra_forbidden":
             error: Any = PydanticCustomError("extra_forbidden", _unknown(field, cls))
         elif message != err["msg"] or hide:
-            error = PydanticCustomError(err["type"], message.replace("{", "{{").replace("}", "}}"))
+            error = PydanticCustomError(err["type"], message)  # no context: braces stay as they are
         else:
             error = err["type"]
         detail: InitErrorDetails = {"type": error, "loc": loc, "input": MASK if hide else _clean_input(value)}

@@ -19,7 +19,7 @@ import polars as pl
 from glacier.clouds.backend import Place
 from glacier.display.protocol import Displayable
 from glacier.errors import StorageError
-from glacier.storage import deferred, io
+from glacier.storage import deferred, io, observe
 from glacier.storage.errors import Hints, storage_errors
 from glacier.storage.formats import FORMATS, format_of, has_suffix, is_glob
 from glacier.storage.paths import check_bucket_path
@@ -248,6 +248,8 @@ class Bucket(Displayable):
                 f"{self.name}.write() takes a polars DataFrame or LazyFrame, not {type(frame).__name__}"
             )
         fmt = self._write_format(format)
+        if observe.WATCHERS:  # lineage notes what is written where
+            observe.written(self, frame)
         if partition_by is not None:
             return self._write_partitioned(
                 frame, [partition_by] if isinstance(partition_by, str) else list(partition_by), fmt

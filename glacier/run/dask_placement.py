@@ -65,6 +65,7 @@ class _Batch:
     jobs: list[_Job]
     live: dict[Any, _Job] = field(default_factory=dict)
     finished: list[tuple[int, Any]] = field(default_factory=list)
+    describe: Any = None  # lineage on: reads the task's plans on the worker
 
 
 class DaskPlacement(Placement):
@@ -96,6 +97,7 @@ class DaskPlacement(Placement):
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._shipped: dict[int, tuple[pl.LazyFrame, Any]] = {}
+        self.run_id, self._describers = "", None
 
     def accepts(self, executor: Executor) -> bool:
         return executor.engine == "dask"
@@ -103,6 +105,9 @@ class DaskPlacement(Placement):
     def open(self, graph: Graph, record: RunRecord) -> None:
         """Start or connect one client per distinct ``DaskConfig`` used by the graph."""
         self.staging = f"{self.base.rstrip('/')}/{record.run_id}"
+        from glacier.lineage.remote import describers  # None unless OpenLineage is configured
+
+        self.run_id, self._describers = record.run_id, describers(graph)
         for node in graph.nodes.values():
             executor = node.task.executor
             if executor.engine == "dask" and executor.config not in self.clusters:
@@ -132,6 +137,7 @@ class DaskPlacement(Placement):
             batch = _Batch(call, client, task.inner, jobs)
         else:
             batch = _Batch(call, client, task, [_Job(0, self.ship(call.args), self.ship(call.kwargs))])
+            batch.describe = self._describers(call.node) if self._describers else None
         self._send(batch, batch.jobs)
         return batch
 
@@ -148,6 +154,11 @@ class DaskPlacement(Placement):
         results: list[Any] = [None] * len(handle.jobs)
         values = handle.client.gather([future for _, future in handle.finished])  # one round trip
         for (index, _), value in zip(handle.finished, values, strict=True):
+            if handle.describe is not None:  # the lineage read on the worker, for the run's observer
+                from glacier.lineage.remote import received
+
+                received(self.run_id, handle.call.node.id, value)
+                value = value.value
             results[index] = unpack(value)
             if isinstance(value, Staged) and isinstance(results[index], pl.LazyFrame):
                 with self._lock:  # a later Dask task gets the staged file, not a trip through here
@@ -186,6 +197,7 @@ class DaskPlacement(Placement):
             [self.ship_threshold] * len(jobs),
             [self.staging] * len(jobs),
             [job.into for job in jobs],
+            [batch.describe] * len(jobs),
             key=[f"{node.id}-{job.index}-{job.attempt}-{tag}" for job in jobs],
             pure=False,
         )
@@ -234,9 +246,9 @@ class DaskPlacement(Placement):
                 exc = future.exception()
                 if job.attempt >= task.retries:
                     raise _translate(node, exc, job.attempt + 1) from exc
-                batch.call.on_retry(job.attempt + 1, exc)
                 batch.call.run.pause(task.retry_delay * (task.backoff**job.attempt))
                 job.attempt += 1
+                batch.call.on_retry(job.attempt, exc)
                 again.append(job)
             if again:
                 self._send(batch, again)
