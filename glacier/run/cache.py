@@ -257,10 +257,15 @@ class TaskCache:
         frame: pl.DataFrame | None = None,
         file: Path | None = None,
         rows: int | None = None,
+        materialise: bool = False,
     ) -> None:
         """Keep a lazy output the run computed: the collected ``frame``, an IPC ``file`` the
-        collection wrote, or else its plan (see :meth:`keeps_plan`). It is held in memory at
-        once and written to disk in the background (an entry appears whole or not at all)."""
+        collection wrote, its data computed again in the background (``materialise``), or else
+        its plan (see :meth:`keeps_plan`). It is held in memory at once and written to disk in
+        the background (an entry appears whole or not at all)."""
+        if materialise:
+            _BACKGROUND.submit(self._materialise_quietly, node, key, value, rows)
+            return
         writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
         held: pl.LazyFrame = frame.lazy() if frame is not None else value
         if file is not None:
@@ -273,6 +278,9 @@ class TaskCache:
         stored: Any = held if frame is not None else value  # a lazy output stays lazy when loaded
         # a big frame is held as a scan of its entry once written, as a file always is
         to_file = file is not None or (frame is not None and frame.estimated_size() > self.memory_frame_bytes)
+        if threading.current_thread().name.startswith(_BACKGROUND_NAME):  # already in the background
+            self._save_quietly(node, key, stored, writes, plan, rows, file, to_file)
+            return
         _BACKGROUND.submit(self._save_quietly, node, key, stored, writes, plan, rows, file, to_file)
 
     def _save_quietly(
@@ -300,6 +308,13 @@ class TaskCache:
             logging.getLogger("glacier").warning(
                 "could not keep %s in the cache %s: %s", node.id, self.root, exc
             )
+
+    def _materialise_quietly(self, node: Node, key: str, value: pl.LazyFrame, rows: int | None) -> None:
+        try:
+            frame = value.collect()
+        except Exception:
+            return  # the run computed it once; a failure now only means no entry
+        self.save_computed(node, key, value, frame=frame, rows=rows if rows is not None else frame.height)
 
     def staging_file(self) -> Path:
         """A fresh file in the cache's own staging folder (for a collection to write into)."""
@@ -566,7 +581,8 @@ class ReadOnlyCache:
 
 
 #: Writes cache entries to disk after the run goes on (joined when the interpreter exits).
-_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="glacier-cache")
+_BACKGROUND_NAME = "glacier-cache"
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_BACKGROUND_NAME)
 
 
 def _deref(ref: Any) -> Any:

@@ -65,7 +65,7 @@ class Collection:
         self._publish(writes)
         results = dict(zip(roots, out[len(writes) : len(writes) + len(roots)], strict=True))
         self.computed(owners, results, metrics, start, end)
-        self._keep_cached(results, kept)
+        self.keep_cached(results, kept)
 
     # -- the cache ------------------------------------------------------------------------
     def _cache_files(self, roots: list[str]) -> dict[str, Any]:
@@ -85,10 +85,15 @@ class Collection:
             and not s.cache.keeps_plan(s.graph.nodes[nid], s.values[nid])
         }
 
-    def _keep_cached(self, results: dict[str, pl.DataFrame], kept: dict[str, Any]) -> None:
-        """Keep the cached lazy outputs this collection computed: the collected frame, the file
-        it wrote, or the plan (which reads only the pipeline's own local files)."""
+    def keep_cached(
+        self, results: dict[str, pl.DataFrame] | None = None, kept: dict[str, Any] | None = None
+    ) -> None:
+        """Keep the cached lazy outputs that were computed: the collected frame, the file the
+        collection wrote, or the plan (when it reads only the pipeline's own local files and
+        calls no Python); an output computed inside an eager task whose plan cannot stand for
+        it is materialised in the background."""
         s = self.s
+        results, kept = results or {}, kept or {}
         for nid, key in list(s.cache_keys.items()):
             rec = s.record.tasks[nid]
             if rec.status != "done":
@@ -101,7 +106,8 @@ class Collection:
             elif nid in kept:
                 s.cache.save_computed(node, key, lazy, file=kept[nid], rows=rec.rows)
             else:
-                s.cache.save_computed(node, key, lazy, rows=rec.rows)
+                plan = nid in kept or s.cache.keeps_plan(node, lazy)
+                s.cache.save_computed(node, key, lazy, rows=rec.rows, materialise=not plan)
 
     def flush(self, writes: list[PendingWrite]) -> None:
         """Compute and publish ``writes`` now (a reader of their objects is about to start);

@@ -411,6 +411,8 @@ class Scheduler:
     def collect_needed(self) -> None:
         """Compute the needed plans and the deferred writes together (see the module docstring)."""
         self.collection.run(self.needed())
+        if self.cache_keys:
+            self.collection.keep_cached()
 
     def _never_computed(self) -> None:
         """Planned tasks left when the run is over never had their plan computed (the run

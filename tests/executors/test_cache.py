@@ -94,6 +94,9 @@ def test_second_run_is_all_hits(env):
     assert mod.cached_etl.last_run.cache_hits == ["extract", "clean", "total", "publish"]
     assert {t.status for t in mod.cached_etl.last_run.tasks.values()} == {"cached"}
     assert second.equals(first)
+    from glacier.run.cache import default_cache
+
+    default_cache().wait()  # entries are written in the background
     assert any(cache_dir.glob("*/*/meta.json"))
     assert not list((cache_dir / ".tmp").iterdir())  # nothing half-written left behind
 
