@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from glacier.display._html import CSS, STATUS_COLORS, esc, fmt_seconds
+from glacier.display._html import CSS, STATUS_COLORS, esc, fmt_seconds, svg_img
 
 if TYPE_CHECKING:
     from glacier.run.record import RunRecord
@@ -97,6 +97,11 @@ def _bar(x: float, w: float, y: int, row: int, colour: str, kind: str, *, opacit
     )
 
 
+def _timeline_img(record: RunRecord) -> str:
+    svg = timeline_svg(record)
+    return svg_img(svg, f"timeline of run {record.run_id}") if svg else ""
+
+
 def run_bundle(record: RunRecord) -> dict[str, Any]:
     duration = f" in {fmt_seconds(record.duration)}" if record.duration is not None else ""
     head = f"Run {record.run_id} of {record.pipeline!r} ({record.mode}): {record.status}{duration}"
@@ -113,7 +118,7 @@ def run_bundle(record: RunRecord) -> dict[str, Any]:
         f"{CSS}<div class='glacier'><h4>{esc(head)}</h4>"
         + "".join(f"<div class='muted'>{esc(line)}</div>" for line in extra)
         + run_table_html(record)
-        + timeline_svg(record)
+        + _timeline_img(record)
         + "</div>"
     )
     return {"text/plain": text, "text/html": html}

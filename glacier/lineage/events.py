@@ -8,7 +8,7 @@ on datasets ``schema``, ``columnLineage`` and ``outputStatistics``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -180,8 +180,8 @@ def build_event(
     info: RunInfo,
     *,
     time: float,
-    inputs: list[DatasetFacts] = (),  # type: ignore[assignment]
-    outputs: list[DatasetFacts] = (),  # type: ignore[assignment]
+    inputs: Sequence[DatasetFacts] = (),
+    outputs: Sequence[DatasetFacts] = (),
 ) -> RunEvent:
     """A ``RunEvent`` in ``state`` (START, COMPLETE, FAIL or ABORT) for ``info``."""
     run_facets: dict[str, Any] = {

@@ -6,20 +6,21 @@ plan, but when it *is* an upstream task's output (the same buffers) it is named 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from glacier.lineage import naming
 from glacier.lineage.events import DatasetFacts
-from glacier.lineage.frames import MATERIALISED, lineage_of
+from glacier.lineage.frames import lineage_of
 from glacier.lineage.model import Frame
 from glacier.lineage.sources import Sources
 
 if TYPE_CHECKING:
     from glacier.lineage.observer import RunLineage, _Output
 
-__all__ = ["read_output", "read_written", "MATERIALISED", "CACHED"]
+__all__ = ["read_output", "read_written", "CACHED"]
 
 CACHED = "the task cache keeps the data of a task's output, not the plan it was computed by"
 
@@ -54,8 +55,8 @@ def read_output(run: RunLineage, node: str, output: _Output) -> DatasetFacts:
 def read_written(
     run: RunLineage,
     bucket: Any,
-    frames: list[Any],
-    read: list[tuple[Any, int | None]] = (),  # type: ignore[assignment]
+    frames: Sequence[Any],
+    read: Sequence[tuple[Any, int | None]] = (),
 ) -> DatasetFacts:
     """The facts of a bucket from the frames the run wrote to it here, and the facts read
     in other processes of the frames written there (``(schema, lineage, why), rows``)."""

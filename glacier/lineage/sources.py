@@ -138,9 +138,10 @@ class Sources:
             if all(p == key or p.startswith(key + "/") for p in bare):
                 return dataset
         if not schemeless:
-            by_upstream = {self.scanned().get(p) for p in bare}
-            if len(by_upstream) == 1 and None not in by_upstream:
-                return by_upstream.pop()  # type: ignore[return-value]
+            scanned = self.scanned()
+            owners = {scanned[p] for p in bare if p in scanned}
+            if len(owners) == 1 and all(p in scanned for p in bare):
+                return owners.pop()
         found = None if schemeless else naming.from_uri(naming.common_folder(paths))
         if found is None:
             return f"files at {naming.common_folder(paths)!r}, a store the OpenLineage naming spec has no name for"

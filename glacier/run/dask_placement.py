@@ -31,7 +31,7 @@ from glacier.graph import rebuild
 from glacier.run.dask_clients import DaskCluster, check_reachable
 from glacier.run.limits import TaskCancelledError, TaskTimeoutError, WorkerLostError, timeout_message
 from glacier.run.placement import Call, Placement
-from glacier.run.wire import Staged, pack, run_on_worker, threshold_from_env, unpack
+from glacier.run.wire import Shipped, Staged, pack, run_on_worker, threshold_from_env, unpack
 from glacier.task import MappedTask
 
 if TYPE_CHECKING:
@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from glacier.task import Task
 
 __all__ = ["DaskPlacement"]
+
+#: a frame sent with a task above this size is scattered to the cluster first: Dask warns
+#: about (and slows down on) large objects inside a task graph
+SCATTER_BYTES = 1_000_000
 
 
 @dataclass
@@ -97,6 +101,7 @@ class DaskPlacement(Placement):
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._shipped: dict[int, tuple[pl.LazyFrame, Any]] = {}
+        self._scattered: dict[tuple[int, int], tuple[Shipped, Any]] = {}  # (frame, client) -> future
         self.run_id, self._describers = "", None
 
     def accepts(self, executor: Executor) -> bool:
@@ -186,14 +191,33 @@ class DaskPlacement(Placement):
             return pack(value, False, self.ship_threshold, self.staging)
         return value
 
+    def _scatter(self, client: Any, value: Any) -> Any:
+        """Frames over ``SCATTER_BYTES`` travel to the workers once, as Dask futures, instead
+        of inside the task graph."""
+
+        def one(item: Any) -> Any:
+            if not isinstance(item, Shipped) or item.frame.estimated_size() <= SCATTER_BYTES:
+                return item
+            key = (id(item), id(client))
+            with self._lock:
+                held = self._scattered.get(key)
+            if held is not None and held[0] is item:
+                return held[1]
+            future = client.scatter(item, hash=False)
+            with self._lock:
+                self._scattered[key] = (item, future)
+            return future
+
+        return rebuild(value, one)
+
     def _send(self, batch: _Batch, jobs: list[_Job]) -> None:
         # one client.map: a single message to the scheduler for the whole batch
         node, tag = batch.call.node, uuid.uuid4().hex[:8]
         futures = batch.client.map(
             run_on_worker,
             [batch.task] * len(jobs),
-            [job.args for job in jobs],
-            [job.kwargs for job in jobs],
+            [self._scatter(batch.client, job.args) for job in jobs],
+            [self._scatter(batch.client, job.kwargs) for job in jobs],
             [self.ship_threshold] * len(jobs),
             [self.staging] * len(jobs),
             [job.into for job in jobs],
@@ -272,6 +296,8 @@ class DaskPlacement(Placement):
                 client.cancel(group, force=True)
             except Exception:
                 pass
+        with self._lock:
+            self._scattered.clear()  # the data scattered for this run is released with its futures
         clusters, self.clusters = self.clusters, {}
         for cluster in clusters.values():
             try:
