@@ -581,7 +581,7 @@ class ReadOnlyCache:
 
 
 #: Writes cache entries to disk after the run goes on (joined when the interpreter exits).
-_BACKGROUND_NAME = "glacier-cache"
+_BACKGROUND_NAME = "glacier.cache-writer"
 _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_BACKGROUND_NAME)
 
 

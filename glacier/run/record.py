@@ -87,9 +87,10 @@ class TaskRun:
 
 
 def _ms(seconds: float) -> str:
+    """A measured time; under 0.1 ms it says so rather than rounding to a misleading 0.0 ms."""
     from glacier.display._html import fmt_seconds
 
-    return fmt_seconds(seconds)
+    return "<0.1 ms" if seconds < 0.0001 else fmt_seconds(seconds)
 
 
 @dataclass
