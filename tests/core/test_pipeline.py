@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import polars as pl
 import pytest
@@ -224,8 +223,8 @@ def test_retries_with_delay(env):
 
     @ex.task(retries=2, retry_delay=0.01)
     def flaky() -> pl.DataFrame:
-        attempts.append(time.perf_counter())
-        if len(attempts) < 3:
+        attempts.append(len(attempts) + 1)
+        if len(attempts) % 3:
             raise ConnectionError("try again")
         return pl.DataFrame({"ok": [1]})
 
@@ -236,9 +235,12 @@ def test_retries_with_delay(env):
         return flaky()
 
     p.run(on_event=events.append)
-    assert len(attempts) == 3
-    assert attempts[1] - attempts[0] >= 0.01 and attempts[2] - attempts[1] >= 0.02
+    assert attempts == [1, 2, 3]
     assert [e.attempt for e in events if e.kind == "task_retried"] == [1, 2]
+    # the waits between attempts: retry_delay, then times the default backoff of 2
+    waits: list[float] = []
+    assert flaky.call((), {}, pause=waits.append).equals(pl.DataFrame({"ok": [1]}))
+    assert attempts == [1, 2, 3, 4, 5, 6] and waits == [0.01, 0.02]
     assert p.last_run["flaky"].attempts == 3
 
     @ex.task(retries=1, retry_delay=0)
