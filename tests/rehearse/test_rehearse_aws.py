@@ -58,3 +58,15 @@ def test_a_missing_permission_fails_with_the_task_and_the_action(aws_env, folder
     last = failed.table().splitlines()[-1]
     assert last.startswith("rehearsal failed: task save")
     assert "AccessDenied" in last and "s3:PutObject" in last
+
+
+def test_a_gcp_module_retargeted_to_aws_runs_with_the_aws_provider(aws_env, tmp_path):
+    from tests.rehearse import gcp_pipelines
+
+    result = rehearse(gcp_pipelines.gcp_etl, cloud="aws", out=tmp_path / "tf")
+    assert result.passed, result.table()
+    assert [t.status for t in result.tasks] == ["succeeded", "succeeded"]
+    assert [what for what, _, _ in result.outputs] == [
+        "returned by gcp_etl",
+        "s3://reports/clean/data.parquet",  # the module says GCS: deployed, it is the S3 bucket
+    ]

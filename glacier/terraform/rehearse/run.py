@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 import time
+import types
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +125,49 @@ def _rehearse_aws(
     result.apply_seconds = applied - started
     result.seconds = time.perf_counter() - applied
     if result.failure is None:
-        _compare(result, pipelines, aws, runs)
+        if any(_cloud_of(p) != plan.cloud for p in pipelines):  # re-targeted: compare as deployed
+            with _deployed_env(plan.cloud):
+                _compare(result, _as_deployed(pipelines, plan.modules), aws, runs)
+        else:
+            _compare(result, pipelines, aws, runs)
     return result
+
+
+def _cloud_of(pipe: Any) -> str:
+    clouds = {n.task.executor.provider.cloud for n in pipe.graph.nodes.values()}
+    clouds |= {b.provider.cloud for b in pipe.graph.buckets}
+    clouds.discard("local") if len(clouds) > 1 else None
+    return clouds.pop() if len(clouds) == 1 else "mixed"
+
+
+@contextlib.contextmanager
+def _deployed_env(cloud: str) -> Iterator[None]:
+    from glacier.provider import DEPLOYED_CLOUD
+
+    before = os.environ.get(DEPLOYED_CLOUD)
+    os.environ[DEPLOYED_CLOUD] = cloud
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(DEPLOYED_CLOUD, None)
+        else:
+            os.environ[DEPLOYED_CLOUD] = before
+
+
+def _as_deployed(pipelines: list[Any], modules: dict[str, str]) -> list[Any]:
+    """The pipelines as a deployed task builds them: their modules executed afresh (under
+    private names) while ``GLACIER_CLOUD`` names the target cloud, so every provider, bucket
+    and executor is the target cloud's, as in the cloud."""
+    from glacier import Pipeline
+
+    found: dict[str, Any] = {}
+    for name, source in modules.items():
+        module = types.ModuleType(f"_glacier_rehearsal_{name}")
+        module.__file__ = f"<rehearsal of {name}>"
+        exec(compile(source, f"<{name}.py as deployed>", "exec"), module.__dict__)
+        found.update({v.name: v for v in vars(module).values() if isinstance(v, Pipeline)})
+    return [found[p.name] for p in pipelines]
 
 
 def _staged(aws: Any, run_id: str, node: str) -> Any:
