@@ -91,11 +91,15 @@ def write_outcome(staging: str, run: str, node: str, outcome: dict[str, Any]) ->
         os.replace(tmp, where)
         return
     fs, path = where.fs, where.backend.to_fs(where.get_uri())
-    with where._errors("write"):
-        if where.backend.name == "gcp":  # Workflows reads a JSON object as JSON
+    with where._errors("write"):  # JSON content: Workflows and Logic Apps parse the body
+        if where.backend.name == "gcp":
             fs.pipe_file(path, data, content_type="application/json")
+        elif where.backend.name == "azure":
+            from azure.storage.blob import ContentSettings
+
+            fs.pipe_file(path, data, content_settings=ContentSettings(content_type="application/json"))
         else:
-            fs.pipe_file(path, data)
+            fs.pipe_file(path, data, ContentType="application/json")
 
 
 def read_outcome(staging: str, run: str, node: str) -> dict[str, Any] | None:

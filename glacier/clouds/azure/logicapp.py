@@ -262,6 +262,13 @@ class LogicApps(Renderer[AzureBlobConfig, AzureFunctionConfig, AzureVMConfig, Da
             },
         }  # fmt: skip
 
+    def definition(self, flow: Flow) -> dict[str, Any]:
+        """The workflow's actions by name, as the ``azurerm_logic_app_action_custom`` blocks hold them."""
+        is_vm = {e.ident: isinstance(e.config, AzureVMConfig) for e in self.plan.executors}
+        after = vm_order(flow, is_vm)
+        orch = f"{flow.ident}_orchestrator"
+        return {s.ident: self.action(flow, s, orch, after.get(s.ident)) for s in flow.steps}
+
     def flow(self, flow: Flow) -> list[Block]:
         n = flow.ident
         orch = f"{n}_orchestrator"

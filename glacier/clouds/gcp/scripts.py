@@ -28,7 +28,7 @@ meta() { curl -sf -H "Metadata-Flavor: Google" "$M/$1"; }
 TASK=$(meta glacier-task) || { shutdown -h now; exit 0; }
 set -- $TASK
 export GLACIER_CLOUD=gcp GOOGLE_CLOUD_PROJECT="$(curl -sf -H "Metadata-Flavor: Google" "$P")"
-rm -rf "$G" && mkdir -p "$G" && : > "$G/stderr"
+rm -rf "$G" && mkdir -p "$G" && : > "$G/stderr" && : > "$G/stdout"
 rc=1
 if gsutil -q cp "$(meta glacier-code)" "$G/code.zip" 2>> "$G/stderr" &&
   gsutil -q cp "$(meta glacier-deps)" "$G/deps.zip" 2>> "$G/stderr" &&
@@ -37,18 +37,23 @@ if gsutil -q cp "$(meta glacier-code)" "$G/code.zip" 2>> "$G/stderr" &&
   want=$(cat "$G/deps/.python-version")
   have=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   if [ "$want" = "$have" ]; then
-    PYTHONPATH="$G/code:$G/deps" python3 "$G/code/glacier_handler.py" "$@" 2>> "$G/stderr"
+    PYTHONPATH="$G/code:$G/deps" python3 "$G/code/glacier_handler.py" "$@" > "$G/stdout" 2>> "$G/stderr"
     rc=$?
   else
     echo "the image runs Python $have, the dependencies were built for Python $want" >> "$G/stderr"
   fi
 fi
 cat "$G/stderr" >&2
-python3 -c 'import json, sys
+python3 -c 'import ast, json, sys
 rc = int(sys.argv[1])
 tail = open(sys.argv[2], errors="replace").read().strip().splitlines()[-1:]
-print(json.dumps({"status": "succeeded" if rc == 0 else "failed", "exit": rc, "message": " ".join(tail)}))' \
-  "$rc" "$G/stderr" > "$G/outcome.json"
+out = {"status": "succeeded" if rc == 0 else "failed", "exit": rc, "message": " ".join(tail)}
+try:
+    out.update(ast.literal_eval(open(sys.argv[3]).read().strip().splitlines()[-1]))
+except Exception:
+    pass
+print(json.dumps(out))' \
+  "$rc" "$G/stderr" "$G/stdout" > "$G/outcome.json"
 gsutil -q -h "Content-Type:application/json" cp "$G/outcome.json" "$4/$3/$2.outcome.json"
 shutdown -h now
 """

@@ -66,7 +66,7 @@ def rehearse(
         say(f"exported the Terraform to {folder}")
         report = build_packages(plan, folder, wheelhouse=wheelhouse)
         say(report.summary())
-        return _rehearse_aws(plan, pipelines_of(target), folder, Path(tmp), say)
+        return _rehearse_aws(plan, pipelines_of(target), folder, Path(tmp), say, wheelhouse)
 
 
 def rehearse_folder(
@@ -82,11 +82,8 @@ def rehearse_folder(
 
 
 def _check(plan: Any) -> None:
-    if plan.cloud != "aws":
-        raise RehearsalError(
-            f"rehearsing a {plan.cloud} deployment is not built yet: only --cloud aws runs "
-            "(GCP and Azure packages are built and can be inspected under OUT/build/)"
-        )
+    if plan.cloud not in _ENGINES:
+        raise RehearsalError(f"rehearsing a {plan.cloud} deployment is not built: use aws, gcp or azure")
     if not plan.modules:
         raise RehearsalError(
             "the pipeline has no module file (defined in a notebook?): export it as a module "
@@ -94,23 +91,56 @@ def _check(plan: Any) -> None:
         )
 
 
-def _rehearse_aws(
-    plan: Any, pipelines: list[Any], folder: Path, work: Path, say: Callable[[str], None]
-) -> Rehearsal:
-    from glacier.terraform.rehearse.aws import AwsRehearsal, endpoint_env
+#: The rehearsal engine of each cloud: ``module:class``, and its endpoint variables' reader.
+_ENGINES = {
+    "aws": "glacier.terraform.rehearse.aws:AwsRehearsal",
+    "gcp": "glacier.terraform.rehearse.gcp:GcpRehearsal",
+    "azure": "glacier.terraform.rehearse.azure:AzureRehearsal",
+}
 
+
+def _engine(plan: Any, folder: Path, work: Path, wheelhouse: str | Path | None) -> Any:
+    """The cloud's rehearsal of ``folder``, on the storage this process's variables name."""
+    import importlib
+
+    module, _, name = _ENGINES[plan.cloud].partition(":")
+    mod = importlib.import_module(module)
+    if plan.cloud == "aws":
+        return mod.AwsRehearsal(folder, mod.endpoint_env(), work)
+    return getattr(mod, name)(folder, mod.endpoint_env(), work, {}, Path(wheelhouse) if wheelhouse else None)
+
+
+def _rehearse_aws(
+    plan: Any,
+    pipelines: list[Any],
+    folder: Path,
+    work: Path,
+    say: Callable[[str], None],
+    wheelhouse: str | Path | None = None,
+) -> Rehearsal:
     started = time.perf_counter()
-    aws = AwsRehearsal(folder, endpoint_env(), work)
+    aws = _engine(plan, folder, work, wheelhouse)
+    try:
+        return _run_engine(aws, plan, pipelines, started, say)
+    finally:
+        getattr(aws, "close", lambda: None)()
+
+
+def _run_engine(
+    aws: Any, plan: Any, pipelines: list[Any], started: float, say: Callable[[str], None]
+) -> Rehearsal:
     aws.apply()
     applied = time.perf_counter()
     say(f"applied the data plane: {len(aws.identities)} task identities with their generated policies")
-    result = Rehearsal(pipeline=", ".join(f.pipeline for f in plan.flows), cloud="aws")
+    result = Rehearsal(pipeline=", ".join(f.pipeline for f in plan.flows), cloud=plan.cloud)
     runs: dict[str, str] = {}
     for flow in plan.flows:
+        if hasattr(aws, "steps"):
+            aws.steps = {s.node: s.ident for s in flow.steps}
         definition, result.evaluated_by = aws.definition(flow.ident, _renderer_definition(plan, flow))
         run_id = f"rehearsal-{uuid.uuid4().hex[:12]}"
         runs[flow.pipeline] = run_id
-        say(f"executing state machine {flow.ident} as {run_id}")
+        say(f"executing the orchestrator of {flow.pipeline} as {run_id}")
         try:
             execution = aws.execute(definition, run_id)
             result.waited += execution.waited
@@ -172,6 +202,9 @@ def _as_deployed(pipelines: list[Any], modules: dict[str, str]) -> list[Any]:
 
 def _staged(aws: Any, run_id: str, node: str) -> Any:
     import polars as pl
+
+    if hasattr(aws, "staged"):
+        return aws.staged(run_id, node)
 
     bucket = aws.model.resolve("aws_s3_bucket.glacier_artifacts.bucket")
     return pl.read_parquet(f"s3://{bucket}/runs/{run_id}/{node}.parquet")
