@@ -110,6 +110,8 @@ SAMPLES = [
     ("  load       done          4.1 ms          - rows", "  load       done <T>          - rows"),
     ("  load       done       1234.5 ms          - rows", "  load       done <T>          - rows"),
     ("took 1.20 s or 2.1 min", "took <T> or <T>"),
+    ("  valid  done        <0.1 ms     3.0 ms", "  valid  done <T> <T>"),
+    ("<td>&lt;0.1 ms</td>", "<td> <T></td>"),
     (
         '<img src="data:image/svg+xml;charset=utf-8,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 '
         'class=%22glacier-timeline%22 width=%22560%22%3E%3Crect x=%2283.5%22/%3E%3C/svg%3E" alt="timeline">',
