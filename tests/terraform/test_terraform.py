@@ -362,7 +362,8 @@ def test_checkov_passes_with_few_inline_skips(checkov, rendered, tmp_path, cloud
     scanned = {Path(c["file_abs_path"]).parent.name for c in results.get("passed_checks", [])}
     assert scanned == set(CASES)
     skipped = {c["check_id"] for c in results.get("skipped_checks", [])}
-    assert len(skipped) <= 5, sorted(skipped)
+    # Azure: six, CKV_AZURE_50 among them (VM tasks run through Run Command, an extension)
+    assert len(skipped) <= (6 if cloud == "azure" else 5), sorted(skipped)
     docs = (ROOT / "docs" / "terraform.md").read_text()
     for check in skipped:
         assert check in docs, f"{check} is skipped in the generated code but not listed in docs/terraform.md"

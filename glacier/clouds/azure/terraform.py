@@ -367,6 +367,9 @@ class AzureRenderer(LogicApps):
             ),
         )  # fmt: skip
         vm = Block("resource", ("azurerm_linux_virtual_machine", n)).add(
+            Comment(
+                "#checkov:skip=CKV_AZURE_50:Run Command, how the Logic App runs a task here, is an extension"
+            ),
             Attr("name", self.name(n)),
             *self._rg(),
             Attr("size", cfg.vm_size),
@@ -376,7 +379,7 @@ class AzureRenderer(LogicApps):
             Attr("encryption_at_host_enabled", True),
             Attr("secure_boot_enabled", True),
             Attr("vtpm_enabled", True),
-            Attr("allow_extension_operations", False),
+            Attr("allow_extension_operations", True),
             Attr("tags", ref("var.tags")),
         )
         vm.block("admin_ssh_key").add(

@@ -350,8 +350,11 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
                 "zone": ref(f"{inst}.zone"),
                 "instance": ref(f"{inst}.name"),
             }
-            task_arg = (
-                f'${{"{flow.pipeline} {step.node} " + sys.get_env("GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID")}}'
+            # PIPELINE TASK RUN STAGING: a Workflows expression ($${...}) around the artifacts
+            # bucket's name, which Terraform fills in (${...})
+            task_arg = Raw(
+                f'"$${{\\"{flow.pipeline} {step.node} \\" + sys.get_env(\\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\\")'
+                ' + \\" gs://${google_storage_bucket.glacier_artifacts.name}/runs\\"}"'
             )
             return [
                 {

@@ -373,6 +373,7 @@ resource "azurerm_network_interface" "box" {
 }
 
 resource "azurerm_linux_virtual_machine" "box" {
+  #checkov:skip=CKV_AZURE_50:Run Command, how the Logic App runs a task here, is an extension
   name                            = "${var.name_prefix}-box"
   location                        = azurerm_resource_group.glacier.location
   resource_group_name             = azurerm_resource_group.glacier.name
@@ -383,7 +384,7 @@ resource "azurerm_linux_virtual_machine" "box" {
   encryption_at_host_enabled      = true
   secure_boot_enabled             = true
   vtpm_enabled                    = true
-  allow_extension_operations      = false
+  allow_extension_operations      = true
   tags                            = var.tags
   admin_ssh_key {
     username   = "glacier"

@@ -628,7 +628,7 @@ resource "google_workflows_workflow" "every_kind" {
                   },
                   {
                     key   = "glacier-task"
-                    value = "$${\"every_kind enrich \" + sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
+                    value = "$${\"every_kind enrich \" + sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\") + \" gs://${google_storage_bucket.glacier_artifacts.name}/runs\"}"
                   },
                 ]
               }
