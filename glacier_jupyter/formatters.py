@@ -68,6 +68,9 @@ def register_formatters(shell: Any) -> None:
     is imported before a pipeline or provider is actually displayed."""
     if _remember_cell not in shell.events.callbacks["pre_run_cell"]:
         shell.events.register("pre_run_cell", _remember_cell)
+    from glacier_jupyter import history
+
+    history.start()  # the last runs of each pipeline, for run_history() and the widget
     if not in_kernel(shell):
         return
     if _refresh_viewers not in shell.events.callbacks["post_run_cell"]:
@@ -79,6 +82,9 @@ def register_formatters(shell: Any) -> None:
 
 
 def unregister_formatters(shell: Any) -> None:
+    from glacier_jupyter import history
+
+    history.stop()
     if _remember_cell in shell.events.callbacks["pre_run_cell"]:
         shell.events.unregister("pre_run_cell", _remember_cell)
     if _refresh_viewers in shell.events.callbacks["post_run_cell"]:

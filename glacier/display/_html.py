@@ -29,6 +29,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 STATUS_COLORS = {
     "pending": "#bbbbbb",
     "running": "#56B4E9",
+    "planned": "#C9DCE8",
     "done": "#009E73",
     "cached": "#0072B2",
     "failed": "#D55E00",

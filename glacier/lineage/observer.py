@@ -102,6 +102,9 @@ class RunLineage:
             self._started(node, event.time)
         elif kind in ("task_finished", "task_cached") and node is not None:
             self._finished(node)
+        elif kind == "task_planned" and node is not None:
+            if isinstance(self.values().get(node), _FRAMES):  # a plan, computed later (task_finished)
+                self._finished(node)
         elif kind == "task_failed" and node is not None:
             self._end(node, "ABORT" if self.record.status == "cancelled" else "FAIL")
         elif kind == "task_skipped" and node is not None:

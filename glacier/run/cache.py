@@ -33,7 +33,6 @@ import decimal
 import json
 import os
 import pickle
-import re
 import shutil
 import threading
 import time
@@ -41,12 +40,17 @@ import uuid
 import warnings
 import weakref
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from glacier.graph import Output, rebuild, walk
+from glacier.graph import rebuild, walk
+from glacier.run.cache_plans import is_local_scan as _is_local_scan
+from glacier.run.cache_plans import keeps_plan
+from glacier.run.cache_plans import reads_upstream as _reads_upstream
+from glacier.run.cache_plans import scans_a_bucket as _scans_a_bucket
 from glacier.run.fingerprint import (
     code_fingerprint,
     digest,
@@ -58,7 +62,6 @@ from glacier.run.fingerprint import (
 
 if TYPE_CHECKING:
     from glacier.graph import Node
-    from glacier.resources.bucket import Bucket
 
 __all__ = [
     "TaskCache",
@@ -129,6 +132,7 @@ class TaskCache:
         self._memory: OrderedDict[str, tuple[tuple[str, Any], dict[str, str]]] = OrderedDict()
         self._produced: dict[int, tuple[weakref.ref[Any] | Any, str]] = {}
         self._pending: dict[int, str] = {}
+        self._rows: dict[str, int | None] = {}
         self._lock = threading.RLock()
         self._warned = False
         self._refused: set[str] = set()
@@ -228,6 +232,107 @@ class TaskCache:
             stacklevel=2,
         )
 
+    # -- lazy outputs: kept after the run's collection computed them ----------------------
+    def reserve(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> str:
+        """The key of a lazy output the run is about to compute; ``value`` counts as produced
+        by it (so downstream keys stay cheap). :meth:`save_computed` keeps it afterwards."""
+        with self._lock:
+            key = self._pending.pop(id(node), None)
+        if key is None:
+            key = self.key(node, args, kwargs)
+        with self._lock:
+            self._register(value, key)
+        return key
+
+    def keeps_plan(self, node: Node, value: pl.LazyFrame) -> bool:
+        """Whether ``value``'s plan can stand for its data (see :func:`glacier.run.cache_plans.keeps_plan`)."""
+        return keeps_plan(node, value)
+
+    def save_computed(
+        self,
+        node: Node,
+        key: str,
+        value: pl.LazyFrame,
+        *,
+        frame: pl.DataFrame | None = None,
+        file: Path | None = None,
+        rows: int | None = None,
+        materialise: bool = False,
+    ) -> None:
+        """Keep a lazy output the run computed: the collected ``frame``, an IPC ``file`` the
+        collection wrote, its data computed again in the background (``materialise``), or else
+        its plan (see :meth:`keeps_plan`). It is held in memory at once and written to disk in
+        the background (an entry appears whole or not at all)."""
+        if materialise:
+            _BACKGROUND.submit(self._materialise_quietly, node, key, value, rows)
+            return
+        writes = {b.get_uri(): storage_fingerprint(b) for b in node.writes}
+        held: pl.LazyFrame = frame.lazy() if frame is not None else value
+        if file is not None:
+            held = pl.scan_ipc(file)
+        with self._lock:
+            self._rows[key] = rows
+            self._remember(key, ("tree", held), writes)
+            self._register(value, key)
+        plan = frame is None and file is None
+        stored: Any = held if frame is not None else value  # a lazy output stays lazy when loaded
+        # a big frame is held as a scan of its entry once written, as a file always is
+        to_file = file is not None or (frame is not None and frame.estimated_size() > self.memory_frame_bytes)
+        if threading.current_thread().name.startswith(_BACKGROUND_NAME):  # already in the background
+            self._save_quietly(node, key, stored, writes, plan, rows, file, to_file)
+            return
+        _BACKGROUND.submit(self._save_quietly, node, key, stored, writes, plan, rows, file, to_file)
+
+    def _save_quietly(
+        self,
+        node: Node,
+        key: str,
+        value: Any,
+        writes: dict[str, str],
+        plan: bool,
+        rows: int | None,
+        file: Path | None,
+        to_file: bool,
+    ) -> None:
+        try:
+            self._save(node, key, value, writes, kept=("tree", value), plan=plan, rows=rows, file=file)
+            if to_file:
+                with self._lock:  # later hits read the entry's copy
+                    held = self._memory.get(key)
+                    if held is not None:
+                        scan = pl.scan_ipc(self._entry(key, writes) / "value.arrow")
+                        self._memory[key] = (("tree", scan), held[1])
+        except Exception as exc:
+            import logging
+
+            logging.getLogger("glacier").warning(
+                "could not keep %s in the cache %s: %s", node.id, self.root, exc
+            )
+
+    def _materialise_quietly(self, node: Node, key: str, value: pl.LazyFrame, rows: int | None) -> None:
+        try:
+            frame = value.collect()
+        except Exception:
+            return  # the run computed it once; a failure now only means no entry
+        self.save_computed(node, key, value, frame=frame, rows=rows if rows is not None else frame.height)
+
+    def staging_file(self) -> Path:
+        """A fresh file in the cache's own staging folder (for a collection to write into)."""
+        tmp_root = self.root / ".tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        return tmp_root / f"computed-{uuid.uuid4().hex[:16]}.arrow"
+
+    def rows_for(self, node: Node) -> int | None:
+        """The rows of the entry the last lookup of ``node`` found (kept with the entry)."""
+        with self._lock:
+            key = self._pending.get(id(node))
+            return self._rows.get(key) if key is not None else None
+
+    @staticmethod
+    def wait() -> None:
+        """Wait until every entry being written in the background is on disk."""
+        _BACKGROUND.submit(lambda: None).result()
+
     # -- keys ------------------------------------------------------------------------------
     def key(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The entry key of calling ``node``'s task with these (resolved) arguments."""
@@ -311,6 +416,8 @@ class TaskCache:
         if writes != now:
             return None
         kind = meta["kind"]
+        with self._lock:
+            self._rows[key] = meta.get("rows")
         try:
             if kind == "plan":  # a plain scan of local files: the plan is the output
                 return ("tree", pl.LazyFrame.deserialize(entry / "value.plan", format="binary")), writes
@@ -329,13 +436,18 @@ class TaskCache:
         value: Any,
         writes: dict[str, str],
         *,
-        kept: tuple[str, Any],
+        kept: tuple[str, Any] | None = None,
         plan: bool = False,
+        rows: int | None = None,
+        file: Path | None = None,
     ) -> bool:
         """Write the entry to a temporary folder and publish it with one rename, which fails
-        when the entry exists (another writer was first): a published entry never changes."""
+        when the entry exists (another writer was first): a published entry never changes.
+        ``file``: an IPC file already written (by the run's collection), moved in."""
         entry = self._entry(key, writes)
         if entry.exists():
+            if file is not None:
+                file.unlink(missing_ok=True)
             return True
         tmp_root = self.root / ".tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
@@ -345,13 +457,16 @@ class TaskCache:
             if plan:
                 kind = "plan"
                 (tmp / "value.plan").write_bytes(value.serialize(format="binary"))
+            elif file is not None:  # written by the run's collection: moved in
+                kind = "lazy"
+                os.replace(file, tmp / "value.arrow")
             elif isinstance(value, (pl.DataFrame, pl.LazyFrame)):
                 kind = "lazy" if isinstance(value, pl.LazyFrame) else "frame"
                 df = value.collect() if isinstance(value, pl.LazyFrame) else value
                 df.write_ipc(tmp / "value.arrow", compression="uncompressed")
             else:
                 kind = "pickle"
-                data = kept[1] if kept[0] == "pickle" else _pickled(value)
+                data = kept[1] if kept is not None and kept[0] == "pickle" else _pickled(value)
                 if data is None:
                     return False  # kept as is in memory (a bucket, a tree of frames): not on disk
                 (tmp / "value.pkl").write_bytes(data)
@@ -361,6 +476,7 @@ class TaskCache:
                 "kind": kind,
                 "created": time.time(),
                 "writes": writes,
+                "rows": rows,
             }
             (tmp / "meta.json").write_text(json.dumps(meta))
             entry.parent.mkdir(parents=True, exist_ok=True)
@@ -457,58 +573,22 @@ class ReadOnlyCache:
     def store(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> Any:
         return value
 
+    def reserve(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> str:
+        return ""
+
+    def rows_for(self, node: Node) -> int | None:
+        return self._cache.rows_for(node)
+
+
+#: Writes cache entries to disk after the run goes on (joined when the interpreter exits).
+_BACKGROUND_NAME = "glacier.cache-writer"
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_BACKGROUND_NAME)
+
 
 def _deref(ref: Any) -> Any:
     return ref() if isinstance(ref, weakref.ref) else ref
 
 
-_SCAN_LINE = ("PARQUET SCAN [", "IPC SCAN [", "CSV SCAN [", "NDJSON SCAN [", "JSON SCAN [")
-
-
-def _is_local_scan(value: Any) -> bool:
-    """A LazyFrame that only scans local files (``source.scan()``): re-running the plan
-    costs nothing, so the plan itself is cached, not a copy of the data. (Object-store scans
-    are materialised: their plans may carry credentials.)"""
-    if not isinstance(value, pl.LazyFrame):
-        return False
-    try:
-        lines = value.explain(optimized=False).splitlines()
-    except Exception:
-        return False
-    if not lines or not lines[0].upper().startswith(_SCAN_LINE) or "://" in lines[0]:
-        return False
-    return all(line.startswith(("PROJECT ", "ESTIMATED ROWS")) for line in lines[1:])
-
-
-def _scans_a_bucket(value: pl.LazyFrame, node: Node) -> bool:
-    """Whether the scanned files belong to a bucket of the pipeline (they persist), not to a
-    temporary file such as a distributed run's staging area."""
-    first = value.explain(optimized=False).splitlines()[0]
-    for bucket in (*_reads_upstream(node), *node.writes):
-        stem = re.split(r"[*?\[]", bucket.get_uri(), maxsplit=1)[0]
-        if stem and stem in first:
-            return True
-    return False
-
-
 def _materialise(value: Any) -> Any:
     """Collect lazy frames (the cache stores data, not plans); keep the lazy type."""
     return rebuild(value, lambda item: item.collect().lazy() if isinstance(item, pl.LazyFrame) else item)
-
-
-def _reads_upstream(node: Node) -> list[Bucket]:
-    """Buckets read by ``node`` and every task upstream of it, once each, in a stable order."""
-    seen_nodes: set[int] = set()
-    found: dict[str, Bucket] = {}
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen_nodes:
-            continue
-        seen_nodes.add(id(current))
-        for bucket in current.reads:
-            found.setdefault(bucket.get_uri(), bucket)
-        for item in (*walk(current.args), *walk(current.kwargs)):
-            if isinstance(item, Output):
-                stack.append(item.node)
-    return [found[uri] for uri in sorted(found)]

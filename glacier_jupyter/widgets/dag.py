@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anywidget
 import traitlets
 
+from glacier_jupyter.history import history_payload
 from glacier_jupyter.widgets.payload import apply_event, dag_payload, record_statuses
 from glacier_jupyter.widgets.preview import preview_payload
 
@@ -31,7 +32,8 @@ _NEWEST: weakref.WeakValueDictionary[int, DagWidget] = weakref.WeakValueDictiona
 class DagWidget(anywidget.AnyWidget):
     """Interactive DAG of ``pipeline``: tasks and buckets left to right, coloured by
     executor; hover, pan/zoom, search, collapse by executor, SVG export; click a node
-    for its preview; live status of the pipeline's runs, then a timeline.
+    for its preview; live status of the pipeline's runs, then a timeline; its last runs
+    side by side.
 
     An output keeps the run it showed: only the newest widget of a pipeline follows its
     runs, and a widget made for one run (``follow="next"``, what ``%glacier run`` shows)
@@ -64,6 +66,7 @@ class DagWidget(anywidget.AnyWidget):
     preview = traitlets.Dict().tag(sync=True)
     preview_rows = traitlets.Int(10).tag(sync=True)
     uid = traitlets.Unicode().tag(sync=True)  # names the picture saved with the notebook
+    history = traitlets.List().tag(sync=True)  # the pipeline's last runs (glacier_jupyter.history)
 
     def __init__(
         self,
@@ -89,6 +92,7 @@ class DagWidget(anywidget.AnyWidget):
             statuses=record_statuses(record),
             run=run,
             uid=uuid.uuid4().hex,
+            history=history_payload(pipeline),
             **kwargs,
         )
         self.pipeline = pipeline
@@ -157,6 +161,8 @@ class DagWidget(anywidget.AnyWidget):
                 self._timer.start()
         if due:
             self.flush()
+        if ended:
+            self.history = history_payload(self.pipeline)
         if ended and self.follow == "next":
             self.stop_following()
 

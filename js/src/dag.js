@@ -86,17 +86,18 @@ function render({ model, el }) {
       <label><input type="checkbox" class="glw-collapse"> collapse by executor</label>
       <button class="glw-fit" title="fit the graph to the view">fit</button>
       <button class="glw-export" title="download the picture as SVG">export SVG</button>
-      <span class="glw-tabs"><button class="glw-tab glw-tab-graph active" aria-pressed="true">graph</button><button class="glw-tab glw-tab-timeline" aria-pressed="false" disabled title="after a run: tasks per executor over time">timeline</button></span>
+      <span class="glw-tabs"><button class="glw-tab glw-tab-graph active" aria-pressed="true">graph</button><button class="glw-tab glw-tab-timeline" aria-pressed="false" disabled title="after a run: tasks per executor over time">timeline</button><button class="glw-tab glw-tab-runs" aria-pressed="false" disabled title="the last runs side by side">runs</button></span>
     </div>
     <div class="glw-run-error glw-err" style="display:none"></div>
     <div class="glw-legend">${exs.map((e) => `<span class="glw-legend-item" title="${esc(e.service)}"><span class="sw" style="background:${e.color}"></span>${esc(e.name)} <small>(${esc(e.kind)})</small></span>`).join("")}
       ${nBuckets ? `<span class="glw-legend-item"><span class="sw" style="background:#f4f4f4;border:1px dashed #888"></span>bucket</span>` : ""}<span class="glw-counts"></span></div>
     <div class="glw-main"><div class="glw-canvas"><div class="glw-tip"></div></div><div class="glw-side"></div></div>
-    <div class="glw-timeline"></div>`;
+    <div class="glw-timeline"></div>
+    <div class="glw-runs"></div>`;
   el.appendChild(root);
   const $ = (s) => root.querySelector(s);
   const canvas = $(".glw-canvas"), tip = $(".glw-tip"), side = $(".glw-side"), counts = $(".glw-counts");
-  const main = $(".glw-main"), timeline = $(".glw-timeline"), runError = $(".glw-run-error");
+  const main = $(".glw-main"), timeline = $(".glw-timeline"), runs = $(".glw-runs"), runError = $(".glw-run-error");
   let view = { x: 0, y: 0, k: 1 }, shown = null, els = new Map(), selected = null, vp = null, svg = null;
 
   function collapsedGraph() {
@@ -440,14 +441,37 @@ function render({ model, el }) {
       b.setAttribute("aria-pressed", String(on));
     }
   }
-  $(".glw-tab-timeline").addEventListener("click", () => {
-    main.style.display = "none"; timeline.style.display = "block";
-    tab("timeline"); drawTimeline();
-  });
-  $(".glw-tab-graph").addEventListener("click", () => {
-    main.style.display = ""; timeline.style.display = "none";
-    tab("graph"); updateStatus();
-  });
+  function show(name) {
+    main.style.display = name === "graph" ? "" : "none";
+    timeline.style.display = name === "timeline" ? "block" : "none";
+    runs.style.display = name === "runs" ? "block" : "none";
+    tab(name);
+    if (name === "timeline") drawTimeline(); else if (name === "runs") drawRuns(); else updateStatus();
+  }
+  for (const name of ["graph", "timeline", "runs"]) $(`.glw-tab-${name}`).addEventListener("click", () => show(name));
+
+  // -- run history: the last runs side by side -----------------------------------------
+  function drawRuns() {
+    const hist = model.get("history") || [];
+    const tasks = [];
+    for (const r of hist) for (const t of Object.keys(r.tasks)) if (!tasks.includes(t)) tasks.push(t);
+    const head = hist.map((r) => `<th title="run ${esc(r.id)}">${esc(r.id.slice(0, 6))}<br><span style="color:${STATUS[r.state] || "#555"}">${esc(r.state)}</span> <small>${fmtS(r.duration)}</small></th>`).join("");
+    const rows = tasks.map((t) => `<tr><td class="glw-run-task">${esc(t)}</td>${hist.map((r) => {
+      const c = r.tasks[t];
+      if (!c) return "<td></td>";
+      const bits = [c.s === "done" || c.s === "failed" ? fmtS(c.d) : "", c.r != null ? `${fmtN(c.r)} rows` : ""].filter(Boolean).join(" · ");
+      return `<td class="glw-run-cell" data-status="${esc(c.s)}"><span style="color:${STATUS[c.s] || "#555"}">${esc(c.s)}</span>${bits ? `<br><small>${esc(bits)}</small>` : ""}</td>`;
+    }).join("")}</tr>`).join("");
+    runs.innerHTML = hist.length
+      ? `<table class="glw-runs-table"><thead><tr><th>task</th>${head}</tr></thead><tbody>${rows}</tbody></table>`
+      : "<p style='padding:8px'>no run yet</p>";
+  }
+  function historyChanged() {
+    $(".glw-tab-runs").disabled = !(model.get("history") || []).length;
+    if (runs.style.display === "block") drawRuns();
+  }
+  model.on("change:history", historyChanged);
+  historyChanged();
 
   // first render once the element is in the page (for its size)
   requestAnimationFrame(draw);

@@ -115,6 +115,11 @@ def test_dag_and_resource_widgets(page, lab_url: str, lab_root: Path, ui: str) -
     assert dag.locator(".glw-timeline .glw-bar-row").count() == 4
     assert dag.locator(".glw-tab.active").inner_text() == "timeline"  # the active tab, not a disabled one
     shoot(dag, f"{ui}-dag-timeline")
+    # the pipeline's last runs side by side: the one before this widget and the one it followed
+    dag.locator(".glw-tab-runs").click()
+    assert dag.locator(".glw-runs-table thead th").count() == 3
+    assert dag.locator(".glw-runs-table td.glw-run-cell[data-status=done]").count() == 8
+    shoot(dag, f"{ui}-dag-run-history")
     dag.locator(".glw-tab-graph").click()
 
     # collapse by executor: one node per executor, buckets kept; the edge that flows back

@@ -181,6 +181,7 @@ def test_a_published_entry_is_never_replaced(local_provider, cache_dir):
         return make()
 
     made.run()
+    default_cache().wait()  # entries are written in the background
     (entry,) = cache_dir.glob("??/*")
     before = os.stat(entry / "value.arrow").st_ino
     default_cache().forget_memory()

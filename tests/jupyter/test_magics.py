@@ -186,7 +186,7 @@ def broken():
     lines = [line for line in (shown.out + shown.err).splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert lines[0].startswith("PipelineError: pipeline 'broken' failed: task 'explode' on executor 'local'")
-    assert lines[0].endswith("ValueError: bad row 7 (finished: load) (see broken.last_run)")
+    assert lines[0].endswith("ValueError: bad row 7 (planned, never computed: load) (see broken.last_run)")
 
 
 def test_missing_pipeline_parameter_in_preview(shell, run):

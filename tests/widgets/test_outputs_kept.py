@@ -162,3 +162,24 @@ def test_a_preview_carries_the_tasks_source_and_readable_floats(ns) -> None:
     h = out["columns"].index("h")
     assert {row[h] for row in out["rows"]} == {0.3}  # 3 * 0.1 reads 0.3, not 0.30000000000000004
     assert preview_payload(halved, "bucket:data/raw.parquet", 3)["code"] is None
+
+
+def test_the_last_runs_side_by_side(ns) -> None:
+    from glacier_jupyter import history
+
+    etl = ns["etl"]
+    history.start()
+    try:
+        for _ in range(3):
+            etl.run()
+    finally:
+        history.stop()
+    table = history.run_history(etl, n=2)
+    assert table.columns[0] == "task" and len(table.columns) == 3  # the last two runs
+    assert table["task"].to_list() == ["extract", "clean", "enrich", "save"]
+    assert table.columns[2].startswith(etl.last_run.run_id[:6])
+    assert all(cell.startswith("done · ") for cell in table[table.columns[1]].to_list())
+    assert "42 rows" in table.filter(table["task"] == "enrich")[table.columns[2]].item()
+    widget = DagWidget(etl)
+    assert [run["id"] for run in widget.history][-1] == etl.last_run.run_id
+    assert len(widget.history) == 3 and widget.history[0]["tasks"]["save"]["s"] == "done"
