@@ -154,22 +154,3 @@ def test_a_retargeted_module_builds_the_deployed_clouds_provider(monkeypatch):
         Provider(config=GcpConfig(project_id="my-project"))
     monkeypatch.setenv("GLACIER_CLOUD", "gcp")
     assert Provider(config=GcpConfig(project_id="my-project")).source_config is None  # not re-targeted
-
-
-def test_vm_tasks_can_be_run_on_gcp_and_azure(tmp_path):
-    import shutil
-
-    export(tf_pipelines.every_kind, tmp_path / "gcp", cloud="gcp")
-    export(tf_pipelines.every_kind, tmp_path / "azure", cloud="azure")
-    (vm,) = TerraformModel(tmp_path / "azure").of_type("azurerm_linux_virtual_machine").values()
-    assert vm["allow_extension_operations"] is True  # Run Command needs it
-    if not shutil.which("terraform"):
-        pytest.skip("no terraform binary on PATH to render the workflow")
-    gcp = TerraformModel(tmp_path / "gcp")
-    (name,) = gcp.of_type("google_workflows_workflow")
-    text = json.dumps(gcp.evaluate("google_workflows_workflow", name, "source_contents"))
-    # the VM's task line is PIPELINE TASK RUN STAGING (run_task takes four arguments)
-    assert (
-        '\\" + sys.get_env(\\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\\") + \\" gs://every-kind-artifacts/runs\\"'
-        in text
-    )
