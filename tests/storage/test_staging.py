@@ -151,7 +151,10 @@ def _kill_mid_write(base: Path, known: set[str]) -> set[str]:
 
 def test_a_killed_writer_leaves_nothing_a_reader_sees_and_the_next_write_cleans_up(tmp_path):
     provider = Provider(config=LocalConfig(base_path=str(tmp_path)))
-    a, b = provider.bucket(bucket="data", path="ds/a.parquet"), provider.bucket(bucket="data", path="ds/b.parquet")
+    a, b = (
+        provider.bucket(bucket="data", path="ds/a.parquet"),
+        provider.bucket(bucket="data", path="ds/b.parquet"),
+    )
     a.write(frame(100))
     b.write(frame(100, 7))
     known = files_under(tmp_path)
@@ -167,7 +170,9 @@ def test_a_killed_writer_leaves_nothing_a_reader_sees_and_the_next_write_cleans_
 
 # -- S3: multipart uploads a killed writer left open ------------------------------------------------------
 @pytest.mark.s3
-def test_the_next_write_aborts_stale_multipart_uploads_of_its_key(servers, bucket_name, tmp_path, monkeypatch):
+def test_the_next_write_aborts_stale_multipart_uploads_of_its_key(
+    servers, bucket_name, tmp_path, monkeypatch
+):
     import boto3
 
     from glacier.clouds.aws import upload
