@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING, Any, overload
 import polars as pl
 
 from glacier.display.protocol import Displayable
-from glacier.errors import DefinitionError, DeploymentRequiredError
+from glacier.errors import DefinitionError, DeploymentRequiredError, PipelineError, user_frames
 from glacier.graph import Graph, Param, current_graph, substitute, tracing
+from glacier.lineage import observe_run
 from glacier.run.events import GLOBAL_BUS, EventBus, RunEvent
 
 if TYPE_CHECKING:
@@ -120,7 +122,8 @@ class Pipeline(Displayable):
             ``local`` runs every task in this process; ``distributed`` runs each task on
             its executor's engine (Dask clusters for ``DaskConfig``).
         progress : bool, optional
-            Show a progress bar (default: on, unless ``GLACIER_PROGRESS=0``).
+            Show a progress bar (default: when stderr is a terminal; ``GLACIER_PROGRESS=1``
+            or ``0`` decides instead). In a notebook, ``%glacier run`` shows the live DAG.
         on_event : callable, optional
             Called with every :class:`~glacier.run.RunEvent` of this run.
         emulate : bool
@@ -148,11 +151,15 @@ class Pipeline(Displayable):
             _check_deployable(graph, record)
         subscribers = [s for s in (on_event,) if s is not None]
         if progress is None:
-            progress = os.environ.get("GLACIER_PROGRESS", "1").lower() not in ("0", "false", "no", "off")
+            progress = _progress_default()
         if progress:
             from glacier.run.progress import ProgressBar
 
             subscribers.append(ProgressBar(len(graph.nodes), self.name))
+        lineage = observe_run(
+            graph, record, lambda: scheduler.values
+        )  # None unless OpenLineage is configured
+        subscribers += [lineage] if lineage is not None else []
         scheduler = Scheduler(
             graph,
             record,
@@ -161,7 +168,10 @@ class Pipeline(Displayable):
             max_workers=max_workers,
             cache=cache_for(graph),
         )
-        values = scheduler.run()
+        try:
+            values = scheduler.run()
+        except PipelineError as exc:
+            raise user_frames(exc) from exc.__cause__
         returned = {
             nid: value.lazy()
             if isinstance(value, pl.DataFrame)
@@ -214,6 +224,15 @@ def _fanout(
             bus.emit(event)
 
     return emit
+
+
+def _progress_default() -> bool:
+    """A bar where someone watches a terminal; none in notebooks (their outputs are saved) or logs."""
+    setting = os.environ.get("GLACIER_PROGRESS", "").strip().lower()
+    if setting:
+        return setting not in ("0", "false", "no", "off")
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _check_deployable(graph: Graph, record: RunRecord) -> None:

@@ -106,7 +106,9 @@ def preview(obj: Any, n: int = 10, **params: Any) -> Preview:
             )
         return preview_node(obj, returned[0], n=n, **params)
     if isinstance(obj, Bucket):
-        return _frame_preview(f"bucket {obj.name} ({obj.get_uri()})", obj.scan(), n, start)
+        from glacier.display._html import fmt_uri
+
+        return _frame_preview(f"bucket {obj.name} ({fmt_uri(obj.get_uri())})", obj.scan(), n, start)
     if isinstance(obj, (pl.LazyFrame, pl.DataFrame)):
         return _frame_preview(type(obj).__name__, obj, n, start)
     raise DefinitionError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from glacier.clouds.registry import get_backend
@@ -14,7 +15,12 @@ if TYPE_CHECKING:
     from glacier.resources.bucket import Bucket
     from glacier.resources.executor import Executor
 
-__all__ = ["Provider"]
+__all__ = ["Provider", "DEPLOYED_CLOUD"]
+
+#: Set by the generated Terraform on every deployed task: the cloud the task runs on. A module
+#: exported to another cloud (re-targeted) then builds that cloud's provider, so every bucket
+#: names the bucket the Terraform created there.
+DEPLOYED_CLOUD = "GLACIER_CLOUD"
 
 
 class Provider(Displayable):
@@ -40,6 +46,11 @@ class Provider(Displayable):
                 "Provider(config=...) takes LocalConfig, AwsConfig, GcpConfig or AzureConfig, "
                 f"not {type(config).__name__}"
             )
+        deployed = os.environ.get(DEPLOYED_CLOUD)
+        #: the config the module wrote, when a deployment on another cloud replaced it
+        self.source_config: ProviderConfig | None = None
+        if deployed and deployed != config.cloud:
+            self.source_config, config = config, _deployed_config(deployed)
         self.config = config
         self._backend = get_backend(config)
         self._buckets: list[Bucket] = []
@@ -55,6 +66,8 @@ class Provider(Displayable):
         """A storage resource: ``path`` inside ``bucket`` (a file, glob or folder)."""
         from glacier.resources.bucket import Bucket
 
+        if self.source_config is not None and config is not None and config.cloud != self.cloud:
+            config = None  # the source cloud's storage options: the Terraform translated them
         resource = Bucket(self, bucket, path, config=config)
         self._buckets = [b for b in self._buckets if b.name != resource.name]
         self._buckets.append(resource)
@@ -80,6 +93,17 @@ class Provider(Displayable):
     def _executor(self, kind: str, config: Any, name: str | None) -> Executor:
         from glacier.resources.executor import Executor
 
+        if (
+            self.source_config is not None
+            and config is not None
+            and getattr(config, "cloud", None)
+            not in (
+                None,
+                "",
+                self.cloud,
+            )
+        ):
+            config = None  # a deployed task runs in the handler: the executor's own config is the Terraform's
         checked = config if kind == "local" else self._backend.check_execution_config(kind, config)
         if name is None:
             base = kind if checked is None else _snake(type(checked).__name__.removesuffix("Config"))
@@ -136,3 +160,16 @@ def _snake(name: str) -> str:
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
+
+
+def _deployed_config(cloud: str) -> ProviderConfig:
+    """The provider config of a deployed task on ``cloud``: its defaults read the standard
+    variables of the runtime (``AWS_REGION``, ``GOOGLE_CLOUD_PROJECT``, ``AZURE_STORAGE_ACCOUNT``)."""
+    from glacier.config.providers import AwsConfig, AzureConfig, GcpConfig
+
+    configs: dict[str, type[ProviderConfig]] = {"aws": AwsConfig, "gcp": GcpConfig, "azure": AzureConfig}
+    if cloud not in configs:
+        raise ConfigError(
+            f"{DEPLOYED_CLOUD}={cloud!r} names no cloud Glacier deploys to: use aws, gcp or azure"
+        )
+    return configs[cloud]()

@@ -20,6 +20,7 @@ from glacier.resources.bucket import Bucket
 
 if TYPE_CHECKING:
     from glacier.resources.executor import Executor
+    from glacier.task_options import TaskOptions
 
 __all__ = ["Task", "MappedTask"]
 
@@ -33,23 +34,11 @@ class Task(Displayable):
     """A function bound to an executor.
 
     Inside a ``@pipeline`` body a call records a node and returns a placeholder;
-    anywhere else it runs the function directly (with its retries).
+    anywhere else it runs the function directly (with its retries). ``options`` are the
+    validated options of ``@executor.task(...)`` (:mod:`glacier.task_options`).
     """
 
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        executor: Executor,
-        *,
-        name: str | None = None,
-        retries: int = 0,
-        retry_delay: float = 1.0,
-        backoff: float = 2.0,
-        cache: bool = False,
-        timeout: float | None = None,
-        reads: tuple[Bucket, ...] = (),
-        writes: tuple[Bucket, ...] = (),
-    ) -> None:
+    def __init__(self, fn: Callable[..., Any], executor: Executor, options: TaskOptions) -> None:
         if isinstance(fn, Task):
             raise DefinitionError(
                 f"{fn.name!r} is already a task (bound to {fn.executor.name}); bind the function once"
@@ -59,32 +48,26 @@ class Task(Displayable):
             raise DefinitionError(
                 f"@{executor.name}.task() decorates a function (def ...), not {what}: {fn!r}"
             )
-        if not isinstance(retries, int) or retries < 0:
-            raise DefinitionError(f"retries must be a whole number >= 0, not {retries!r}")
-        if retry_delay < 0 or backoff < 1:
-            raise DefinitionError("retry_delay must be >= 0 and backoff >= 1")
-        if timeout is not None and timeout <= 0:
-            raise DefinitionError(f"timeout must be a positive number of seconds, not {timeout!r}")
         self.fn = fn
         self.executor = executor
-        self.name = name or fn.__name__
+        self.name = options.name or fn.__name__
         if not self.name.isidentifier():
             raise DefinitionError(
                 f"task name {self.name!r} must be a Python identifier, for example 'clean_orders'"
             )
-        self.retries = retries
-        self.retry_delay = float(retry_delay)
-        self.backoff = float(backoff)
-        self.cache = cache
-        self.timeout = timeout
+        self.retries = options.retries
+        self.retry_delay = options.retry_delay
+        self.backoff = options.backoff
+        self.cache = options.cache
+        self.timeout = options.timeout
         self.signature = inspect.signature(fn)
         plain = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY
         params = self.signature.parameters.values()
         #: Parameter names when every parameter is plainly positional (fast binding).
         self._positional = tuple(p.name for p in params) if all(p.kind in plain for p in params) else None
         self._param_access, refs = _bucket_usage(fn)
-        self.reads = tuple(reads) + tuple(b for b, mode in refs if mode == "read")
-        self.writes = tuple(writes) + tuple(b for b, mode in refs if mode == "write")
+        self.reads = options.reads + tuple(b for b, mode in refs if mode == "read")
+        self.writes = options.writes + tuple(b for b, mode in refs if mode == "write")
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     # -- metadata --------------------------------------------------------------------
@@ -181,10 +164,10 @@ class Task(Displayable):
             except Exception as exc:
                 if tries >= self.retries:
                     raise
-                if on_retry is not None:
-                    on_retry(tries + 1, exc)
-                pause(self.retry_delay * (self.backoff**tries))
+                pause(self.retry_delay * (self.backoff**tries))  # raises when the run is stopped
                 tries += 1
+                if on_retry is not None:  # said as the next attempt starts
+                    on_retry(tries, exc)
 
     def convert_inputs(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -261,16 +244,16 @@ class MappedTask(Task):
         def run_map(source: Any, *args: Any, **kwargs: Any) -> Any:
             return self.run_here(source, args, kwargs)
 
-        super().__init__(
-            run_map,
-            inner.executor,
+        from glacier.task_options import TaskOptions
+
+        options = TaskOptions(
             name=inner.name,
-            retries=0,
             cache=inner.cache,
             timeout=inner.timeout,
             reads=inner.reads,
             writes=(*inner.writes, *((into,) if into is not None else ())),
         )
+        super().__init__(run_map, inner.executor, options)
         self.source_fn = inner.fn
 
     def run_here(self, source: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

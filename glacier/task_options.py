@@ -8,6 +8,7 @@ at the first call, an ``OverflowError`` at the first retry, or a silently odd me
 Examples
 --------
 >>> check_task_options("local", {"retries": 2, "retry_delay": 0.5})
+TaskOptions(name=None, retries=2, retry_delay=0.5, backoff=2.0, cache=False, timeout=None, reads=(), writes=())
 >>> check_task_options("local", {"timeout": "5"})
 Traceback (most recent call last):
 ...
@@ -57,7 +58,8 @@ class TaskOptions(BaseModel):
     retry_delay: Annotated[float, Field(ge=0, le=MAX_WAIT, allow_inf_nan=False)] = 1.0
     backoff: Annotated[float, Field(ge=1, le=100, allow_inf_nan=False)] = 2.0
     cache: bool = False
-    timeout: Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)] | None = None
+    #: Kept as given (``5`` stays an int: shown as ``5 s``).
+    timeout: Annotated[int | float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)] | None = None
     reads: tuple[Any, ...] = ()
     writes: tuple[Any, ...] = ()
 
@@ -78,8 +80,8 @@ class TaskOptions(BaseModel):
         return tuple(value)
 
 
-def check_task_options(executor: str, options: Mapping[str, Any]) -> None:
-    """Raise ``DefinitionError`` when ``options`` (as given to ``@executor.task``) are not valid."""
+def check_task_options(executor: str, options: Mapping[str, Any]) -> TaskOptions:
+    """``options`` (as given to ``@executor.task``) validated; ``DefinitionError`` when they are not."""
     for key in options:
         if key not in TaskOptions.model_fields:
             close = difflib.get_close_matches(key, list(TaskOptions.model_fields), n=1)
@@ -95,6 +97,7 @@ def check_task_options(executor: str, options: Mapping[str, Any]) -> None:
             allowed += f" (a single bucket goes in a list: {field}=[...])"
         raise DefinitionError(f"@{executor}.task({field}={value!r}): {field} must be {allowed}") from None
     _check_schedule(executor, valid)
+    return valid
 
 
 def _check_schedule(executor: str, options: TaskOptions) -> None:

@@ -135,6 +135,8 @@ def _resources(magics: GlacierMagics, args: Any) -> Any:
 @argument("--emulate", action="store_true", help="run serverless tasks under their memory and timeout limits")
 def _run(magics: GlacierMagics, args: Any) -> Any:
     """Run a pipeline with live per-task status; returns what the pipeline returns."""
+    import polars as pl
+
     from glacier.errors import GlacierError
 
     pipeline = lookup_pipeline(magics.ns, args.pipeline)
@@ -147,28 +149,29 @@ def _run(magics: GlacierMagics, args: Any) -> Any:
     live = None
     progress: bool | None = None
     if in_kernel(magics.shell):
-        from IPython.display import display
+        from glacier_jupyter.live import RunDisplay
 
         progress = False
-        merged = widget_bundle(pipeline)  # the DAG widget follows the run's events itself
-        if merged is not None:
-            display(merged, raw=True)
-        else:
-            from glacier_jupyter.live import LiveStatus
-
-            live = LiveStatus(graph)
+        live = RunDisplay(pipeline, graph)  # the DAG of this run, live, then kept
     try:
         result = pipeline.run(
-            mode=args.mode, progress=progress, on_event=live, emulate=args.emulate, **params
+            mode=args.mode,
+            progress=progress,
+            on_event=live.on_event if live else None,
+            emulate=args.emulate,
+            **params,
         )
     except PipelineError as exc:
-        if live is not None:
+        started = exc.record is not None and any(t.status != "pending" for t in exc.record.tasks.values())
+        if live is not None and started:
             live.finish(exc.record)
-        where = f" (see {args.pipeline}.last_run)" if exc.record is pipeline.last_run else ""
+        elif live is not None:
+            live.fail(_one_line(exc))
+        where = f" (see {args.pipeline}.last_run)" if started and exc.record is pipeline.last_run else ""
         raise RunFailed(_one_line(exc) + where, exc.record) from None
     except GlacierError as exc:
         if live is not None:
-            live.finish(None)
+            live.fail(_one_line(exc))
         raise UsageError(_one_line(exc)) from None
     except BaseException:
         if live is not None:
@@ -178,6 +181,10 @@ def _run(magics: GlacierMagics, args: Any) -> Any:
         live.finish(pipeline.last_run)
     elif not in_kernel(magics.shell) and pipeline.last_run is not None:
         print(pipeline.last_run.summary())
+    from glacier_jupyter.live import value_is_shown
+
+    if isinstance(result, pl.LazyFrame) and value_is_shown("run"):
+        return result.collect()  # shown as the result's table, not as polars' query plan
     return result
 
 

@@ -50,6 +50,7 @@ KERNEL_DISPLAY = "Python (glacier)"
 WORKDIR_PREFIX = "glacier-nb-"
 # what the kernel needs for outputs that do not vary between runs (also set by tests/conftest.py)
 KERNEL_ENV = {"GLACIER_PROGRESS": "0", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _MARKER = re.compile(r"^# %%(?:\s+\[(markdown|md)\])?\s*$")
 
 
@@ -152,20 +153,15 @@ def _kernel_env() -> dict[str, str]:
 
 
 def _tidy(nb: Any) -> None:
-    """Drop what changes on every run without meaning anything: execution metadata."""
+    """Drop what changes on every run without meaning anything (execution metadata) and what
+    only a live kernel can show: widget views and their state. Each widget output keeps the
+    static picture beside it, which every renderer shows (JupyterLab trusted or not,
+    nbconvert, GitHub, VS Code); running the notebook brings the live widgets back."""
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-    if not _has_widgets(nb):
-        nb.metadata.pop("widgets", None)
-
-
-def _has_widgets(nb: Any) -> bool:
-    return any(
-        "application/vnd.jupyter.widget-view+json" in out.get("data", {})
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.outputs
-    )
+        for out in cell.get("outputs", []):
+            out.get("data", {}).pop(WIDGET_VIEW, None)
+    nb.metadata.pop("widgets", None)
 
 
 def check() -> list[str]:

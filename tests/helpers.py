@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +28,10 @@ __all__ = [
     "Etl",
     "build_etl",
     "child_env",
+    "interrupt_when",
     "load_example",
+    "mark_started",
+    "still_running",
     "summary_of",
     "update_snapshots",
 ]
@@ -69,6 +75,52 @@ def child_env(**extra: str) -> dict[str, str]:
     """
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "GLACIER_PROGRESS": "0", "PYTHONPATH": path, **extra}
+
+
+def mark_started(folder: str) -> None:
+    """Inside a task: say which process runs it (``<folder>/started``: pid and start time)."""
+    import psutil
+
+    me = psutil.Process()
+    Path(folder, "started.tmp").write_text(f"{me.pid} {me.create_time()!r}")
+    os.replace(Path(folder, "started.tmp"), Path(folder, "started"))
+
+
+def still_running(folder: str | Path) -> bool:
+    """Whether the process that :func:`mark_started` in ``folder`` still runs (a process
+    just killed is given up to 30 s to go; a zombie has gone)."""
+    import psutil
+
+    pid, created = Path(folder, "started").read_text().split()
+    deadline = time.monotonic() + 30
+    try:
+        proc = psutil.Process(int(pid))
+        if proc.create_time() != float(created):
+            return False  # the pid now belongs to another process
+        while proc.status() != psutil.STATUS_ZOMBIE:
+            if time.monotonic() > deadline:
+                return True
+            time.sleep(0.05)
+    except psutil.NoSuchProcess:
+        pass
+    return False
+
+
+def interrupt_when(path: Path, *, within: float = 120.0) -> threading.Thread:
+    """Press Ctrl-C (SIGINT to this process) as soon as ``path`` exists, e.g. once a task
+    marked that it started; nothing is sent when it does not appear ``within`` seconds."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + within
+        while not path.exists():
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=watch, name="press-ctrl-c", daemon=True)
+    thread.start()
+    return thread
 
 
 #: the ETL's input: 1,000 orders in four regions, a seventh of them with a non-positive amount

@@ -180,13 +180,14 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 
 # -- S3 (moto) ---------------------------------------------------------------------------
-def start_s3(*, auth: bool = False) -> Server:
-    """moto's S3 server (``moto_server``); ``auth=True`` checks credentials (IAM) on every request."""
+def start_s3(*, auth: bool = False, free_actions: int = 0) -> Server:
+    """moto's S3 server (``moto_server``); ``auth=True`` checks credentials (IAM) on every
+    request after the first ``free_actions`` (which can create the first IAM user and key)."""
     exe = BIN / "moto_server"
     if not exe.exists():
         raise ServerUnavailable('moto_server is missing: pip install "moto[server]"')
     port = free_port()
-    extra = {"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if auth else None
+    extra = {"INITIAL_NO_AUTH_ACTION_COUNT": str(free_actions)} if auth else None
     proc = launch("moto_server", [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, env=extra)
     endpoint = f"http://127.0.0.1:{port}"
     env = {

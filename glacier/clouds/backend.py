@@ -108,6 +108,9 @@ class Backend(Generic[C]):
     bucket_rule: ClassVar[str] = "3-63 lowercase letters, digits, dots and hyphens"
     #: Whether asking this store whether an object exists is instant (no network).
     instant: ClassVar[bool] = False
+    #: Whether :meth:`stamps` needs the fsspec filesystem (``None`` is passed otherwise, so a
+    #: cache hit never imports fsspec).
+    stamps_use_fs: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     SecretStr,
@@ -21,7 +22,7 @@ from pydantic import (
 
 from glacier.config._secrets import masked_error, shown
 
-__all__ = ["GlacierConfig", "from_env", "check_pattern", "public_fields"]
+__all__ = ["GlacierConfig", "from_env", "check_pattern", "matching", "public_fields"]
 
 
 class GlacierConfig(BaseModel):
@@ -131,3 +132,21 @@ def check_pattern(value: str | None, pattern: str, what: str, example: str) -> s
     if not re.fullmatch(pattern, value):
         raise ValueError(f"{value!r} is not a valid {what} (expected something like {example!r})")
     return value
+
+
+def matching(pattern: str, what: str, example: str) -> AfterValidator:
+    """A field check for ``Annotated[...]``: the value (or ``None``) must match ``pattern``.
+
+    Examples
+    --------
+    >>> account_id = matching(r"\\d{12}", "AWS account id", "123456789012")
+    >>> account_id.func("1234")
+    Traceback (most recent call last):
+    ...
+    ValueError: '1234' is not a valid AWS account id (expected something like '123456789012')
+    """
+
+    def check(value: str | None) -> str | None:
+        return check_pattern(value, pattern, what, example)
+
+    return AfterValidator(check)

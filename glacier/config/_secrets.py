@@ -9,7 +9,6 @@ every message.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -47,7 +46,7 @@ def masked_error(exc: ValidationError, cls: type[BaseModel]) -> ValidationError:
         if field and field not in cls.model_fields and err["type"] == "extra_forbidden":
             error: Any = PydanticCustomError("extra_forbidden", _unknown(field, cls))
         elif message != err["msg"] or hide:
-            error = PydanticCustomError(err["type"], message.replace("{", "{{").replace("}", "}}"))
+            error = PydanticCustomError(err["type"], message)  # no context: braces stay as they are
         else:
             error = err["type"]
         detail: InitErrorDetails = {"type": error, "loc": loc, "input": MASK if hide else _clean_input(value)}
@@ -68,6 +67,8 @@ def _clean_input(value: Any) -> Any:
 
 
 def _unknown(field: str, cls: type[BaseModel]) -> str:
+    import difflib
+
     names = list(cls.model_fields)
     close = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else f"the fields are: {', '.join(names)}"

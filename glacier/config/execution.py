@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from glacier.config._base import GlacierConfig, check_pattern
+from glacier.config._base import GlacierConfig, check_pattern, matching
 
 __all__ = [
     "ExecutionConfig",
@@ -22,8 +22,6 @@ __all__ = [
     "DataprocConfig",
     "DaskConfig",
 ]
-
-_SIZE = r"\d+(\.\d+)?\s*([kKmMgGtT]i?[bB]?)?"
 
 
 class ExecutionConfig(GlacierConfig):
@@ -111,20 +109,14 @@ class EC2Config(VMConfig):
     cloud: ClassVar[str] = "aws"
     service: ClassVar[str] = "Amazon EC2"
 
-    instance_type: str = "t3.medium"
-    ami: str | None = None
+    instance_type: Annotated[
+        str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "EC2 instance type", "t3.large")
+    ] = "t3.medium"
+    ami: Annotated[
+        str | None, matching(r"ami-[0-9a-f]{8}([0-9a-f]{9})?", "AMI id", "ami-0abcdef1234567890")
+    ] = None
     disk_size_gb: int = Field(30, ge=8, le=16384)
     subnet_id: str | None = None
-
-    @field_validator("instance_type")
-    @classmethod
-    def _type(cls, value: str) -> str:
-        return check_pattern(value, r"[a-z][a-z0-9-]*\.[a-z0-9]+", "EC2 instance type", "t3.large")  # type: ignore[return-value]
-
-    @field_validator("ami")
-    @classmethod
-    def _ami(cls, value: str | None) -> str | None:
-        return check_pattern(value, r"ami-[0-9a-f]{8}([0-9a-f]{9})?", "AMI id", "ami-0abcdef1234567890")
 
 
 class ComputeEngineConfig(VMConfig):
@@ -133,20 +125,12 @@ class ComputeEngineConfig(VMConfig):
     cloud: ClassVar[str] = "gcp"
     service: ClassVar[str] = "Compute Engine"
 
-    machine_type: str = "e2-standard-2"
+    machine_type: Annotated[str, matching(r"[a-z][a-z0-9]*-[a-z0-9-]+", "machine type", "e2-standard-2")] = (
+        "e2-standard-2"
+    )
     image: str = "debian-cloud/debian-12"
     disk_size_gb: int = Field(20, ge=10, le=65536)
-    zone: str | None = None
-
-    @field_validator("machine_type")
-    @classmethod
-    def _type(cls, value: str) -> str:
-        return check_pattern(value, r"[a-z][a-z0-9]*-[a-z0-9-]+", "machine type", "e2-standard-2")  # type: ignore[return-value]
-
-    @field_validator("zone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        return check_pattern(value, r"[a-z]+-[a-z]+\d{1,2}-[a-z]", "GCP zone", "us-central1-a")
+    zone: Annotated[str | None, matching(r"[a-z]+-[a-z]+\d{1,2}-[a-z]", "GCP zone", "us-central1-a")] = None
 
 
 class AzureVMConfig(VMConfig):
@@ -155,24 +139,18 @@ class AzureVMConfig(VMConfig):
     cloud: ClassVar[str] = "azure"
     service: ClassVar[str] = "Azure Virtual Machines"
 
-    vm_size: str = "Standard_D2s_v5"
-    image: str = "Canonical:ubuntu-24_04-lts:server:latest"
-    disk_size_gb: int = Field(30, ge=30, le=4095)
-
-    @field_validator("vm_size")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        return check_pattern(value, r"(Standard|Basic)_[A-Za-z0-9_]+", "Azure VM size", "Standard_D2s_v5")  # type: ignore[return-value]
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        return check_pattern(
-            value,
+    vm_size: Annotated[
+        str, matching(r"(Standard|Basic)_[A-Za-z0-9_]+", "Azure VM size", "Standard_D2s_v5")
+    ] = "Standard_D2s_v5"
+    image: Annotated[
+        str,
+        matching(
             r"[^:\s]+:[^:\s]+:[^:\s]+:[^:\s]+",
             "image (publisher:offer:sku:version)",
             "Canonical:ubuntu-24_04-lts:server:latest",
-        )  # type: ignore[return-value]
+        ),
+    ] = "Canonical:ubuntu-24_04-lts:server:latest"
+    disk_size_gb: int = Field(30, ge=30, le=4095)
 
 
 # --- clusters ---------------------------------------------------------------------
@@ -220,14 +198,11 @@ class SparkConfig(ClusterConfig):
     service: ClassVar[str] = "Spark"
 
     num_executors: int = Field(2, ge=1, le=10000)
-    executor_memory: str = "4g"
+    executor_memory: Annotated[
+        str, matching(r"0*[1-9]\d*[kmgtKMGT]", "Spark memory size (more than 0)", "4g")
+    ] = "4g"
     executor_cores: int = Field(2, ge=1, le=256)
     conf: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("executor_memory")
-    @classmethod
-    def _mem(cls, value: str) -> str:
-        return check_pattern(value, r"0*[1-9]\d*[kmgtKMGT]", "Spark memory size (more than 0)", "4g")  # type: ignore[return-value]
 
 
 class EMRConfig(ClusterConfig):
@@ -236,15 +211,12 @@ class EMRConfig(ClusterConfig):
     cloud: ClassVar[str] = "aws"
     service: ClassVar[str] = "Amazon EMR"
 
-    release_label: str = "emr-7.5.0"
+    release_label: Annotated[str, matching(r"emr-\d+\.\d+\.\d+", "EMR release label", "emr-7.5.0")] = (
+        "emr-7.5.0"
+    )
     instance_type: str = "m5.xlarge"
     num_workers: int = Field(2, ge=1, le=1000)
     applications: tuple[str, ...] = ("Spark",)
-
-    @field_validator("release_label")
-    @classmethod
-    def _release(cls, value: str) -> str:
-        return check_pattern(value, r"emr-\d+\.\d+\.\d+", "EMR release label", "emr-7.5.0")  # type: ignore[return-value]
 
 
 class DataprocConfig(ClusterConfig):
@@ -269,22 +241,14 @@ class DaskConfig(ClusterConfig):
 
     service: ClassVar[str] = "Dask"
 
-    address: str | None = None
+    address: Annotated[
+        str | None,
+        matching(r"(tcp|tls|inproc|ucx|ws|wss)://\S+", "Dask scheduler address", "tcp://127.0.0.1:8786"),
+    ] = None
     n_workers: int = Field(2, ge=1, le=4096)
     threads_per_worker: int = Field(1, ge=1, le=256)
     processes: bool = True
-    memory_limit: str | None = None
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        return check_pattern(
-            value, r"(tcp|tls|inproc|ucx|ws|wss)://\S+", "Dask scheduler address", "tcp://127.0.0.1:8786"
-        )
-
-    @field_validator("memory_limit")
-    @classmethod
-    def _memory(cls, value: str | None) -> str | None:
-        if value == "auto":
-            return value
-        return check_pattern(value, r"\d+(\.\d+)?\s*([kKmMgGtT]i?[bB])", "memory size", "4GiB")
+    #: ``"auto"`` or a size such as ``"4GiB"``.
+    memory_limit: Annotated[
+        str | None, matching(r"auto|\d+(\.\d+)?\s*([kKmMgGtT]i?[bB])", "memory size", "4GiB")
+    ] = None

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 
-from glacier.config._base import GlacierConfig, check_pattern, from_env
+from glacier.config._base import GlacierConfig, from_env, matching
 
 __all__ = ["LocalConfig", "AwsConfig", "GcpConfig", "AzureConfig", "ProviderConfig"]
 
-_AWS_REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
-_GCP_REGION = r"[a-z]+-[a-z]+\d{1,2}"
+_URL = r"https?://\S+"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_AZURE_ID = matching(_UUID, "Azure id (a UUID)", "00000000-0000-0000-0000-000000000000")
 
 
 class ProviderConfig(GlacierConfig):
@@ -63,28 +63,17 @@ class AwsConfig(ProviderConfig):
     cloud: ClassVar[str] = "aws"
     service: ClassVar[str] = "AWS"
 
-    region: str = Field(default_factory=from_env("AWS_REGION", "AWS_DEFAULT_REGION", default="us-east-1"))
-    account_id: str | None = None
+    region: Annotated[
+        str, matching(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}", "AWS region", "us-east-1")
+    ] = Field(default_factory=from_env("AWS_REGION", "AWS_DEFAULT_REGION", default="us-east-1"))
+    account_id: Annotated[str | None, matching(r"\d{12}", "AWS account id (12 digits)", "123456789012")] = (
+        None
+    )
     profile: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: Annotated[str | None, matching(_URL, "endpoint URL", "http://127.0.0.1:5000")] = None
     access_key_id: SecretStr | None = None
     secret_access_key: SecretStr | None = None
     session_token: SecretStr | None = None
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        return check_pattern(value, _AWS_REGION, "AWS region", "us-east-1")  # type: ignore[return-value]
-
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, value: str | None) -> str | None:
-        return check_pattern(value, r"\d{12}", "AWS account id (12 digits)", "123456789012")
-
-    @field_validator("endpoint_url")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        return check_pattern(value, r"https?://\S+", "endpoint URL", "http://127.0.0.1:5000")
 
 
 class GcpConfig(ProviderConfig):
@@ -100,33 +89,18 @@ class GcpConfig(ProviderConfig):
     cloud: ClassVar[str] = "gcp"
     service: ClassVar[str] = "Google Cloud"
 
-    project_id: str | None = Field(
-        default_factory=from_env("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GCP_PROJECT")
-    )
-    region: str = "us-central1"
-    credentials_file: str | None = None
-    credentials_json: SecretStr | None = None
-    endpoint_url: str | None = None
-
-    @field_validator("project_id")
-    @classmethod
-    def _project(cls, value: str | None) -> str | None:
-        return check_pattern(
-            value,
+    project_id: Annotated[
+        str | None,
+        matching(
             r"[a-z][a-z0-9-]{4,28}[a-z0-9]",
             "GCP project id (6-30 lowercase letters, digits, hyphens)",
             "my-project",
-        )
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        return check_pattern(value, _GCP_REGION, "GCP region", "us-central1")  # type: ignore[return-value]
-
-    @field_validator("endpoint_url")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        return check_pattern(value, r"https?://\S+", "endpoint URL", "http://127.0.0.1:9023")
+        ),
+    ] = Field(default_factory=from_env("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GCP_PROJECT"))
+    region: Annotated[str, matching(r"[a-z]+-[a-z]+\d{1,2}", "GCP region", "us-central1")] = "us-central1"
+    credentials_file: str | None = None
+    credentials_json: SecretStr | None = None
+    endpoint_url: Annotated[str | None, matching(_URL, "endpoint URL", "http://127.0.0.1:9023")] = None
 
 
 class AzureConfig(ProviderConfig):
@@ -142,40 +116,20 @@ class AzureConfig(ProviderConfig):
     cloud: ClassVar[str] = "azure"
     service: ClassVar[str] = "Azure"
 
-    subscription_id: str | None = Field(default_factory=from_env("AZURE_SUBSCRIPTION_ID"))
-    tenant_id: str | None = None
-    location: str = "eastus"
-    resource_group: str | None = None
-    storage_account: str | None = Field(default_factory=from_env("AZURE_STORAGE_ACCOUNT"))
+    subscription_id: Annotated[str | None, _AZURE_ID] = Field(
+        default_factory=from_env("AZURE_SUBSCRIPTION_ID")
+    )
+    tenant_id: Annotated[str | None, _AZURE_ID] = None
+    location: Annotated[str, matching(r"[a-z]+[a-z0-9]*", "Azure location", "eastus")] = "eastus"
+    resource_group: Annotated[
+        str | None, matching(r"[-\w.()]{0,89}[-\w()]", "resource group name", "glacier-rg")
+    ] = None
+    storage_account: Annotated[
+        str | None,
+        matching(r"[a-z0-9]{3,24}", "storage account name (3-24 lowercase letters or digits)", "glacierdata"),
+    ] = Field(default_factory=from_env("AZURE_STORAGE_ACCOUNT"))
     account_key: SecretStr | None = None
     connection_string: SecretStr | None = None
-    endpoint_url: str | None = None
-
-    @field_validator("subscription_id", "tenant_id")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        return check_pattern(value, _UUID, "Azure id (a UUID)", "00000000-0000-0000-0000-000000000000")
-
-    @field_validator("location")
-    @classmethod
-    def _location(cls, value: str) -> str:
-        return check_pattern(value, r"[a-z]+[a-z0-9]*", "Azure location", "eastus")  # type: ignore[return-value]
-
-    @field_validator("resource_group")
-    @classmethod
-    def _rg(cls, value: str | None) -> str | None:
-        return check_pattern(value, r"[-\w.()]{0,89}[-\w()]", "resource group name", "glacier-rg")
-
-    @field_validator("storage_account")
-    @classmethod
-    def _account(cls, value: str | None) -> str | None:
-        return check_pattern(
-            value, r"[a-z0-9]{3,24}", "storage account name (3-24 lowercase letters or digits)", "glacierdata"
-        )
-
-    @field_validator("endpoint_url")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        return check_pattern(
-            value, r"https?://\S+", "endpoint URL", "http://127.0.0.1:10000/devstoreaccount1"
-        )
+    endpoint_url: Annotated[
+        str | None, matching(_URL, "endpoint URL", "http://127.0.0.1:10000/devstoreaccount1")
+    ] = None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from glacier.config._base import GlacierConfig, check_pattern
+from glacier.config._base import GlacierConfig, matching
 
 __all__ = ["StorageConfig", "S3Config", "GCSConfig", "AzureBlobConfig"]
 
@@ -43,12 +43,9 @@ class S3Config(StorageConfig):
     versioning: bool = True
     transition_days: int | None = Field(None, ge=1, le=36500)
     expiration_days: int | None = Field(None, ge=1, le=36500)
-    endpoint_url: str | None = None
-
-    @field_validator("endpoint_url")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        return check_pattern(value, r"https?://\S+", "endpoint URL", "http://127.0.0.1:5000")
+    endpoint_url: Annotated[
+        str | None, matching(r"https?://\S+", "endpoint URL", "http://127.0.0.1:5000")
+    ] = None
 
 
 class GCSConfig(StorageConfig):

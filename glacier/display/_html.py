@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 __all__ = [
     "fmt_signature",
+    "fmt_uri",
+    "svg_img",
     "esc",
     "table",
     "card",
@@ -25,6 +29,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 STATUS_COLORS = {
     "pending": "#bbbbbb",
     "running": "#56B4E9",
+    "planned": "#C9DCE8",
     "done": "#009E73",
     "cached": "#0072B2",
     "failed": "#D55E00",
@@ -95,6 +100,25 @@ def kv_rows(items: dict[str, Any]) -> str:
 def card(title: str, body: str) -> str:
     """Wrap ``body`` in the Glacier container with a title (``title`` is escaped)."""
     return f'{CSS}<div class="glacier"><h4>{esc(title)}</h4>{body}</div>'
+
+
+def fmt_uri(uri: str) -> str:
+    """A URI as shown in displays: a local path below the working folder is written
+    relative to it (``./data/x.parquet``), so outputs say the same wherever they run."""
+    if "://" in uri:
+        return uri
+    try:
+        rel = Path(uri).relative_to(Path.cwd())
+    except ValueError:
+        return uri
+    return f"./{rel.as_posix()}" if rel.parts else "."
+
+
+def svg_img(svg: str, alt: str) -> str:
+    """``svg`` as an ``<img>`` with a data URI: HTML sanitisers (untrusted notebooks,
+    GitHub, nbconvert's ``--sanitize-html``) keep it where they strip inline SVG and styles."""
+    data = quote(svg, safe=" /:=,;.()-_!*~@$+?'")
+    return f'<img src="data:image/svg+xml;charset=utf-8,{data}" alt="{esc(alt)}"/>'
 
 
 def color_for(index: int) -> str:

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from glacier.display._html import CSS, STATUS_COLORS, color_for, esc, fmt_signature
+from glacier.display._html import CSS, STATUS_COLORS, color_for, esc, fmt_signature, fmt_uri, svg_img
 
 if TYPE_CHECKING:
     from glacier.graph import Graph
@@ -89,12 +89,12 @@ def layout(graph: Graph) -> DagLayout:
             if id(bucket) in written:
                 continue
             bid = _bucket_id(bucket.name)
-            out.nodes.setdefault(bid, DagNode(bid, bucket.name, "bucket", None, bucket.get_uri()))
+            out.nodes.setdefault(bid, DagNode(bid, bucket.name, "bucket", None, fmt_uri(bucket.get_uri())))
             preds.setdefault(bid, [])
             preds[node.id].append(bid)
         for bucket in node.writes:
             bid = _bucket_id(bucket.name)
-            out.nodes.setdefault(bid, DagNode(bid, bucket.name, "bucket", None, bucket.get_uri()))
+            out.nodes.setdefault(bid, DagNode(bid, bucket.name, "bucket", None, fmt_uri(bucket.get_uri())))
             preds.setdefault(bid, []).append(node.id)
     for nid, ps in preds.items():
         for p in dict.fromkeys(ps):
@@ -320,6 +320,6 @@ def graph_bundle(
     doc = f"<div class='muted'>{esc(description.splitlines()[0])}</div>" if description else ""
     html = (
         f"{CSS}<div class='glacier'><h4>{esc(head)}</h4>{doc}"
-        f"<div style='overflow:auto;max-height:640px;max-width:100%'>{svg}</div></div>"
+        f"<div style='overflow:auto;max-height:640px;max-width:100%'>{svg_img(svg, f'DAG of {graph.name}')}</div></div>"
     )
     return {"text/plain": text, "text/html": html}

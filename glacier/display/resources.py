@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from glacier.display._html import card, esc, fmt_signature, fmt_value, kv_rows, table
+from glacier.display._html import card, esc, fmt_signature, fmt_uri, fmt_value, kv_rows, table
 
 if TYPE_CHECKING:
     from glacier.provider import Provider
@@ -102,7 +102,7 @@ def bucket_bundle(bucket: Bucket) -> dict[str, Any]:
     except Exception:
         fmt = "folder"
     facts = {
-        "URI": bucket.get_uri(),
+        "URI": fmt_uri(bucket.get_uri()),
         "format": fmt,
         "cloud": bucket.provider.cloud,
         "config": type(bucket.config).__name__ if bucket.config is not None else "default",

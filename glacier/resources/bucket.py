@@ -20,7 +20,7 @@ from polars.exceptions import PanicException
 from glacier.clouds.backend import Place
 from glacier.display.protocol import Displayable
 from glacier.errors import StorageError
-from glacier.storage import io
+from glacier.storage import deferred, io, observe
 from glacier.storage.errors import Hints, storage_errors
 from glacier.storage.formats import FORMATS, format_of, has_suffix, is_glob
 from glacier.storage.listing import is_data, version_of
@@ -178,12 +178,20 @@ class Bucket(Displayable):
 
     def exists(self) -> bool:
         """Whether the object (for a glob or a folder: any file in it) exists."""
+        self._settle()
         with self._errors("check"):
             return bool(self._files())
+
+    def _settle(self) -> None:
+        """Publish the running pipeline's pending writes to this object before it is read."""
+        deferring = deferred.active()
+        if deferring is not None:
+            deferring[0].flush({self.get_uri()})
 
     # -- reading ---------------------------------------------------------------------
     def scan(self, **kwargs: Any) -> pl.LazyFrame:
         """A ``pl.LazyFrame`` over the object, glob or folder; ``kwargs`` go to ``pl.scan_*``."""
+        self._settle()
         uri = self.get_uri()
         if not self.is_folder:
             fmt = format_of(self.path)  # an unknown suffix fails before any I/O
@@ -282,6 +290,8 @@ class Bucket(Displayable):
                 f"{self.name}.write() takes a polars DataFrame or LazyFrame, not {type(frame).__name__}"
             )
         fmt = self._write_format(format)
+        if observe.WATCHERS:  # lineage notes what is written where
+            observe.written(self, frame)
         if partition_by is not None:
             return self._write_partitioned(
                 frame, [partition_by] if isinstance(partition_by, str) else list(partition_by), fmt
@@ -292,7 +302,13 @@ class Bucket(Displayable):
                 f"{'glob' if is_glob(self.path) else 'folder'}; give a file path such as "
                 f"'{self.path or 'data'}/part.parquet' or write(..., partition_by=[...])"
             )
-        self._backend.write(self._place, frame, self.get_uri(), fmt)
+        uri = self.get_uri()
+        deferring = deferred.active() if isinstance(frame, pl.LazyFrame) else None
+        if deferring is not None:  # inside a run: joins the run's collection
+            batch, node = deferring
+            batch.defer(uri, node, lambda: self._backend.write(self._place, frame, uri, fmt))
+            return self
+        self._backend.write(self._place, frame, uri, fmt)
         return self
 
     def _write_format(self, format: str | None) -> str:

@@ -100,13 +100,10 @@ class Executor(Displayable):
                 if isinstance(fn, str)
                 else f"@{self.name}.task() decorates a function, not {type(fn).__name__}"
             )
-        check_task_options(self.name, options)
-        for key in ("reads", "writes"):
-            if key in options:
-                options[key] = tuple(options[key])
+        valid = check_task_options(self.name, options)
 
         def bind(func: Callable[..., Any]) -> Task:
-            task = Task(func, self, **options)
+            task = Task(func, self, valid)
             self._tasks = [t for t in self._tasks if t.name != task.name]  # re-run cell: replace
             self._tasks.append(task)
             return task

@@ -1,9 +1,12 @@
 """The Dask client pool: one client per distinct ``DaskConfig``.
 
 ``DaskConfig(address="tcp://...")`` connects to a running scheduler (Kubernetes, Coiled,
-Dask Gateway ... anything with a scheduler address) and the client is kept for the session
-(connecting costs ~0.1 s; :func:`close_clients` closes it); ``address=None`` starts a
-``distributed.LocalCluster`` for the run and closes it after.
+Dask Gateway ... anything with a scheduler address) and the client of a remote scheduler is
+kept for the session (connecting costs ~0.1 s; :func:`close_clients` closes it). A scheduler
+on this machine (a ``LocalCluster`` started in the notebook) gets a client per run, closed
+after it: no client outlives its cluster (Dask would log "Failed to reconnect to scheduler"
+30 s after the cluster closed). ``address=None`` starts a ``distributed.LocalCluster`` for
+the run and closes it after.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from glacier.errors import require
+from glacier.redact import redact_urls
 from glacier.run.main_guard import check_main_guard
 
 if TYPE_CHECKING:
@@ -35,6 +39,18 @@ def close_clients(address: str | None = None) -> None:
             pass
 
 
+def _kept(address: str) -> bool:
+    """Whether the client of ``address`` is kept between runs: not for a loopback address."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(address).hostname or ""
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host != "localhost"
+
+
 def check_reachable(executor: str, address: str, record: Any, timeout: float = 3.0) -> None:
     """Fail in seconds, naming the executor and the address, when no scheduler answers."""
     import socket
@@ -50,7 +66,7 @@ def check_reachable(executor: str, address: str, record: Any, timeout: float = 3
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
         raise PipelineError(
-            f"the Dask scheduler of executor {executor!r} at {address} cannot be reached "
+            f"the Dask scheduler of executor {executor!r} at {redact_urls(address)} cannot be reached "
             f"({type(exc).__name__}: {exc}); check the scheduler is running and the address and "
             "port in DaskConfig(address=...) are right. No task was run.",
             record,
@@ -66,7 +82,10 @@ class DaskCluster:
 
         self.config = config
         self.cluster: Any = None
-        if config.address:
+        self.owned = not config.address or not _kept(config.address)
+        if config.address and self.owned:
+            self.client = distributed.Client(config.address, set_as_default=False, timeout="30s")
+        elif config.address:
             # clients of running schedulers are kept for the session (connecting costs ~0.1 s)
             with _CLIENTS_LOCK:
                 client = _CLIENTS.get(config.address)
@@ -89,9 +108,10 @@ class DaskCluster:
             self.client = distributed.Client(self.cluster, set_as_default=False)
 
     def close(self) -> None:
-        if self.cluster is None:
-            return  # a shared client of a running scheduler: kept
+        if not self.owned:
+            return  # a shared client of a remote scheduler: kept
         try:
             self.client.close()
         finally:
-            self.cluster.close()
+            if self.cluster is not None:
+                self.cluster.close()

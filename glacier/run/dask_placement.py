@@ -31,7 +31,7 @@ from glacier.graph import rebuild
 from glacier.run.dask_clients import DaskCluster, check_reachable
 from glacier.run.limits import TaskCancelledError, TaskTimeoutError, WorkerLostError, timeout_message
 from glacier.run.placement import Call, Placement
-from glacier.run.wire import Staged, pack, run_on_worker, threshold_from_env, unpack
+from glacier.run.wire import Shipped, Staged, pack, run_on_worker, threshold_from_env, unpack
 from glacier.task import MappedTask
 
 if TYPE_CHECKING:
@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from glacier.task import Task
 
 __all__ = ["DaskPlacement"]
+
+#: a frame sent with a task above this size is scattered to the cluster first: Dask warns
+#: about (and slows down on) large objects inside a task graph
+SCATTER_BYTES = 1_000_000
 
 
 @dataclass
@@ -65,6 +69,7 @@ class _Batch:
     jobs: list[_Job]
     live: dict[Any, _Job] = field(default_factory=dict)
     finished: list[tuple[int, Any]] = field(default_factory=list)
+    describe: Any = None  # lineage on: reads the task's plans on the worker
 
 
 class DaskPlacement(Placement):
@@ -96,6 +101,8 @@ class DaskPlacement(Placement):
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._shipped: dict[int, tuple[pl.LazyFrame, Any]] = {}
+        self._scattered: dict[tuple[int, int], tuple[Shipped, Any]] = {}  # (frame, client) -> future
+        self.run_id, self._describers = "", None
 
     def accepts(self, executor: Executor) -> bool:
         return executor.engine == "dask"
@@ -103,6 +110,9 @@ class DaskPlacement(Placement):
     def open(self, graph: Graph, record: RunRecord) -> None:
         """Start or connect one client per distinct ``DaskConfig`` used by the graph."""
         self.staging = f"{self.base.rstrip('/')}/{record.run_id}"
+        from glacier.lineage.remote import describers  # None unless OpenLineage is configured
+
+        self.run_id, self._describers = record.run_id, describers(graph)
         for node in graph.nodes.values():
             executor = node.task.executor
             if executor.engine == "dask" and executor.config not in self.clusters:
@@ -132,6 +142,7 @@ class DaskPlacement(Placement):
             batch = _Batch(call, client, task.inner, jobs)
         else:
             batch = _Batch(call, client, task, [_Job(0, self.ship(call.args), self.ship(call.kwargs))])
+            batch.describe = self._describers(call.node) if self._describers else None
         self._send(batch, batch.jobs)
         return batch
 
@@ -148,6 +159,11 @@ class DaskPlacement(Placement):
         results: list[Any] = [None] * len(handle.jobs)
         values = handle.client.gather([future for _, future in handle.finished])  # one round trip
         for (index, _), value in zip(handle.finished, values, strict=True):
+            if handle.describe is not None:  # the lineage read on the worker, for the run's observer
+                from glacier.lineage.remote import received
+
+                received(self.run_id, handle.call.node.id, value)
+                value = value.value
             results[index] = unpack(value)
             if isinstance(value, Staged) and isinstance(results[index], pl.LazyFrame):
                 with self._lock:  # a later Dask task gets the staged file, not a trip through here
@@ -175,17 +191,37 @@ class DaskPlacement(Placement):
             return pack(value, False, self.ship_threshold, self.staging)
         return value
 
+    def _scatter(self, client: Any, value: Any) -> Any:
+        """Frames over ``SCATTER_BYTES`` travel to the workers once, as Dask futures, instead
+        of inside the task graph."""
+
+        def one(item: Any) -> Any:
+            if not isinstance(item, Shipped) or item.frame.estimated_size() <= SCATTER_BYTES:
+                return item
+            key = (id(item), id(client))
+            with self._lock:
+                held = self._scattered.get(key)
+            if held is not None and held[0] is item:
+                return held[1]
+            future = client.scatter(item, hash=False)
+            with self._lock:
+                self._scattered[key] = (item, future)
+            return future
+
+        return rebuild(value, one)
+
     def _send(self, batch: _Batch, jobs: list[_Job]) -> None:
         # one client.map: a single message to the scheduler for the whole batch
         node, tag = batch.call.node, uuid.uuid4().hex[:8]
         futures = batch.client.map(
             run_on_worker,
             [batch.task] * len(jobs),
-            [job.args for job in jobs],
-            [job.kwargs for job in jobs],
+            [self._scatter(batch.client, job.args) for job in jobs],
+            [self._scatter(batch.client, job.kwargs) for job in jobs],
             [self.ship_threshold] * len(jobs),
             [self.staging] * len(jobs),
             [job.into for job in jobs],
+            [batch.describe] * len(jobs),
             key=[f"{node.id}-{job.index}-{job.attempt}-{tag}" for job in jobs],
             pure=False,
         )
@@ -234,9 +270,9 @@ class DaskPlacement(Placement):
                 exc = future.exception()
                 if job.attempt >= task.retries:
                     raise _translate(node, exc, job.attempt + 1) from exc
-                batch.call.on_retry(job.attempt + 1, exc)
                 batch.call.run.pause(task.retry_delay * (task.backoff**job.attempt))
                 job.attempt += 1
+                batch.call.on_retry(job.attempt, exc)
                 again.append(job)
             if again:
                 self._send(batch, again)
@@ -260,6 +296,8 @@ class DaskPlacement(Placement):
                 client.cancel(group, force=True)
             except Exception:
                 pass
+        with self._lock:
+            self._scattered.clear()  # the data scattered for this run is released with its futures
         clusters, self.clusters = self.clusters, {}
         for cluster in clusters.values():
             try:

@@ -21,7 +21,10 @@ Errors read ``clean: peak memory 1.6 GB exceeds LambdaConfig(memory=1024)`` and
 
 from __future__ import annotations
 
+import glob
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,13 +34,16 @@ from typing import TYPE_CHECKING, Any
 
 from glacier import partitions as parts
 from glacier.errors import require
+from glacier.run import payload
 from glacier.run.limits import MemoryLimitError, TaskTimeoutError, memory_message, timeout_message
 from glacier.run.placement import Call, Placement
 from glacier.run.wire import inline, run_on_worker, unpack
 from glacier.task import MappedTask
 
 if TYPE_CHECKING:
+    from glacier.graph import Graph
     from glacier.resources.executor import Executor
+    from glacier.run.record import RunRecord
     from glacier.task import Task
 
 __all__ = ["EmulatedProcess"]
@@ -85,6 +91,9 @@ class EmulatedProcess(Placement):
             final=(MemoryLimitError, TaskTimeoutError),  # the same input hits the same limit again
         )
 
+    def open(self, graph: Graph, record: RunRecord) -> None:
+        _sweep_stale()
+
     def run_limited(
         self,
         task: Task,
@@ -96,7 +105,6 @@ class EmulatedProcess(Placement):
         label: str | None = None,
     ) -> Any:
         """Run ``task`` once in a child process under its serverless config's limits."""
-        cloudpickle = require("cloudpickle", "dask", "emulate=True (serverless limits)")
         config = task.executor.config
         name = label or task.name
         limit = int(config.memory) * 1024 * 1024  # type: ignore[union-attr]
@@ -104,15 +112,23 @@ class EmulatedProcess(Placement):
         if timeout is not None:
             limits.append((float(timeout), f"the task's timeout={timeout:g}"))
         seconds, source = min(limits)
-        with tempfile.TemporaryDirectory(prefix="glacier-emulate-") as tmp:
-            payload, result, log = (os.path.join(tmp, n) for n in ("payload.pkl", "result.pkl", "stderr.txt"))
+        secrets: list[str] = []
+        data = payload.dumps(
+            (task, args, kwargs, into),
+            secrets,
+            label=name,
+            check=payload.known_secrets(task.executor.provider.config),
+        )
+        # a private folder (0700) named after this process, so a later run can sweep it if we are killed
+        with tempfile.TemporaryDirectory(prefix=f"glacier-emulate-{os.getpid()}-") as tmp:
+            call, result, log = (os.path.join(tmp, n) for n in ("payload.pkl", "result.pkl", "stderr.txt"))
             ready = f"{result}.started"
-            with open(payload, "wb") as fh:
-                cloudpickle.dump((task, args, kwargs, into), fh)
+            _write_private(call, data)
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-            with open(log, "wb") as err:
+            with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as err:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "glacier.run.emulate", payload, result],
+                    [sys.executable, "-m", "glacier.run.emulate", call, result, str(os.getpid())],
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=err,
                     env=env,
@@ -125,6 +141,7 @@ class EmulatedProcess(Placement):
             start: float | None = None  # the clock starts when the call starts (init is not billed)
             peak = 0
             try:
+                _send_secrets(proc, secrets)  # through the pipe: never in a file
                 while proc.poll() is None and not os.path.exists(result):  # the call ends at its result
                     peak = max(peak, _peak_rss(proc.pid))
                     if start is None and os.path.exists(ready):
@@ -153,7 +170,7 @@ class EmulatedProcess(Placement):
                 why = "killed by a signal" if code is not None and code < 0 else f"exit code {code}"
                 raise RuntimeError(f"{name}: its emulated function process died ({why}): {' | '.join(tail)}")
             with open(result, "rb") as fh:
-                status, value, child_peak = cloudpickle.load(fh)
+                status, value, child_peak = payload.loads(fh.read(), secrets)
         peak = max(peak, child_peak)
         if peak > limit:
             raise MemoryLimitError(memory_message(name, peak, config))
@@ -187,27 +204,78 @@ def _peak_rss(pid: int) -> int:
         return 0
 
 
-def _child(payload: str, result: str) -> None:
-    """The emulated function: load the call, run it, write the outcome atomically."""
-    import cloudpickle
+def _write_private(path: str, data: bytes) -> None:
+    """Write ``data`` to a new file only this user can read (0600)."""
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+        fh.write(data)
 
-    with open(payload, "rb") as fh:
-        task, args, kwargs, into = cloudpickle.load(fh)
-    open(f"{result}.started", "wb").close()
+
+def _send_secrets(proc: subprocess.Popen[bytes], secrets: list[str]) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(json.dumps(secrets).encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass  # the process died already: reported below
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_stale() -> None:
+    """Remove the call folders of processes that were killed before they could clean up."""
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "glacier-emulate-*-*")):
+        owner = os.path.basename(path).removeprefix("glacier-emulate-").split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _watch_parent(parent: int, folder: str) -> None:
+    """Exit (removing the call's folder) as soon as the process that started us is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.1)
+        shutil.rmtree(folder, ignore_errors=True)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="glacier-parent-watch", daemon=True).start()
+
+
+def _child(call: str, result: str, parent: int) -> None:
+    """The emulated function: load the call, run it, write the outcome atomically."""
+    _watch_parent(parent, os.path.dirname(call))
+    secrets = json.loads(sys.stdin.buffer.read() or b"[]")
+    with open(call, "rb") as fh:
+        data = fh.read()
+    os.remove(call)  # read once: nothing of the call stays on disk while it runs
+    task, args, kwargs, into = payload.loads(data, secrets)
+    _write_private(f"{result}.started", b"")
     try:
         outcome: tuple[str, Any] = ("ok", run_on_worker(task, args, kwargs, _NO_STAGING, "", into))
     except Exception as exc:
         outcome = ("error", exc)
     peak = _peak_rss(os.getpid())  # VmHWM: ru_maxrss would carry the parent's peak over exec
+    known = len(secrets)
     try:
-        data = cloudpickle.dumps((*outcome, peak))
+        out = payload.dumps((*outcome, peak), secrets, label=task.name)
+        if len(secrets) > known:
+            raise RuntimeError("its result holds a credential the caller did not send")
     except Exception as exc:
-        data = cloudpickle.dumps(("error", RuntimeError(f"{task.name}: {outcome[1]!r} ({exc})"), peak))
-    tmp = f"{result}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, result)
+        del secrets[known:]
+        out = payload.dumps(
+            ("error", RuntimeError(f"{task.name}: {outcome[1]!r} ({exc})"), peak), secrets, label=task.name
+        )
+    _write_private(f"{result}.tmp", out)
+    os.replace(f"{result}.tmp", result)
 
 
 if __name__ == "__main__":
-    _child(sys.argv[1], sys.argv[2])
+    _child(sys.argv[1], sys.argv[2], int(sys.argv[3]))

@@ -14,6 +14,7 @@ EVENT_KINDS = (
     "run_started",
     "task_started",
     "task_retried",
+    "task_planned",
     "task_finished",
     "task_cached",
     "task_failed",
@@ -27,6 +28,7 @@ EVENT_KINDS = (
 STATUS_OF_EVENT = {
     "task_started": "running",
     "task_retried": "running",
+    "task_planned": "planned",
     "task_finished": "done",
     "task_cached": "cached",
     "task_failed": "failed",
@@ -49,6 +51,10 @@ class RunEvent:
     attempt: int = 0
     error: str | None = None
     nodes: tuple[str, ...] = ()
+    #: For a task computed in the run's collection: its share of it (seconds) and a note
+    #: when its figures are not its own ("fused into clean").
+    compute: float | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]

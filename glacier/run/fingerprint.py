@@ -85,7 +85,8 @@ def storage_fingerprint(bucket: Bucket) -> str:
     as missing (so writing it later invalidates the entry).
     """
     uri = bucket.get_uri()
-    entries = bucket.backend.stamps(bucket.fs, uri)
+    backend = bucket.backend
+    entries = backend.stamps(bucket.fs if backend.stamps_use_fs else None, uri)
     return digest(uri, *(entries or ["missing"]))
 
 

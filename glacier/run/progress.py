@@ -8,11 +8,12 @@ from glacier.run.events import RunEvent
 
 __all__ = ["ProgressBar"]
 
-_DONE = frozenset({"task_finished", "task_cached", "task_failed", "task_skipped"})
+_DONE = frozenset({"task_finished", "task_cached"})
 
 
 class ProgressBar:
-    """Subscribe an instance to a run; it advances once per node that settles."""
+    """Subscribe an instance to a run; it advances once per node that finishes (done or
+    cached), so a failed run ends short of 100 %, in red."""
 
     def __init__(self, total: int, desc: str) -> None:
         from tqdm.auto import tqdm
@@ -25,5 +26,7 @@ class ProgressBar:
             self._seen.add(event.node)
             self._bar.update(1)
         elif event.kind in ("run_finished", "run_failed"):
+            if event.kind == "run_failed":
+                self._bar.colour = "red"
             self._bar.set_postfix_str(event.kind.removeprefix("run_"), refresh=False)
             self._bar.close()

@@ -1,4 +1,11 @@
-"""Run records: what happened to every task of one run."""
+"""Run records: what happened to every task of one run.
+
+A task that returns a ``pl.LazyFrame`` (or writes one) only *plans* its work when it is
+called: its status is ``planned`` until the run's collection computes that plan. Its
+``compute`` time and ``rows`` then come from the collection's per-node metrics (its own
+part of the fused plan); where its part was merged into another task's, ``note`` says so
+(``fused into clean``) and the figure is left empty rather than shown as zero.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from glacier.display.protocol import Displayable
 
 __all__ = ["TaskRun", "RunRecord", "STATUSES"]
 
-STATUSES = ("pending", "running", "done", "cached", "failed", "skipped")
+STATUSES = ("pending", "running", "planned", "done", "cached", "failed", "skipped")
 
 
 @dataclass(slots=True)
@@ -27,12 +34,38 @@ class TaskRun:
     cached: bool = False
     error: str | None = None
     lazy: bool = False
+    #: Seconds of the run's collection spent on this task's part of the plan (its share of
+    #: the collection's wall time), when known; ``compute_start`` is when that collection began.
+    compute: float | None = None
+    compute_start: float | None = None
+    #: What the figures mean when they are not the task's own ("fused into clean").
+    note: str | None = None
 
     @property
     def duration(self) -> float | None:
+        """Seconds spent in the task's call (building its plan, for a lazy task)."""
         if self.start is None or self.end is None:
             return None
         return self.end - self.start
+
+    def compute_text(self) -> str:
+        """The compute figure as shown everywhere: a time, or what is known instead."""
+        if self.compute is not None:
+            return _ms(self.compute)
+        if self.status == "planned":
+            return "planned"
+        if self.cached:
+            return "cached"
+        if self.note is not None and self.status == "done":
+            return "in fused plan"
+        return "-"
+
+    def call_text(self) -> str:
+        """The call's time (for a lazy task: building its plan)."""
+        return "-" if self.duration is None else _ms(self.duration)
+
+    def rows_text(self) -> str:
+        return "-" if self.rows is None else f"{self.rows:,} rows"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,7 +80,17 @@ class TaskRun:
             "attempts": self.attempts,
             "cached": self.cached,
             "error": self.error,
+            "compute": self.compute,
+            "compute_start": self.compute_start,
+            "note": self.note,
         }
+
+
+def _ms(seconds: float) -> str:
+    """A measured time; under 0.1 ms it says so rather than rounding to a misleading 0.0 ms."""
+    from glacier.display._html import fmt_seconds
+
+    return "<0.1 ms" if seconds < 0.0001 else fmt_seconds(seconds)
 
 
 @dataclass
@@ -109,22 +152,26 @@ class RunRecord(Displayable):
                 "attempts": pl.Int64,
                 "cached": pl.Boolean,
                 "error": pl.String,
+                "compute": pl.Float64,
+                "compute_start": pl.Float64,
+                "note": pl.String,
             },
         )
 
     def summary(self) -> str:
-        """A plain-text table: one line per task."""
+        """A plain-text table: one line per task (call time, compute time, rows, notes)."""
         lines = [
             f"run {self.run_id} of {self.pipeline!r} ({self.mode}): {self.status}"
             + (f" in {self.duration:.3f}s" if self.duration is not None else "")
         ]
         width = max((len(n) for n in self.tasks), default=4)
+        lines.append(f"  {'task':<{width}}  {'status':<8} {'call':>10} {'compute':>13} {'rows out':>15}")
         for t in self.tasks.values():
-            dur = f"{t.duration * 1000:9.1f} ms" if t.duration is not None else "        - ms"
-            rows = f"{t.rows:>10,}" if t.rows is not None else "         -"
-            extra = " (cached)" if t.cached else ""
-            err = f"  {t.error}" if t.error else ""
-            lines.append(f"  {t.node:<{width}}  {t.status:<7} {dur} {rows} rows{extra}{err}")
+            notes = [n for n in (t.note, t.error) if n]
+            extra = f"  {'; '.join(notes)}" if notes else ""
+            lines.append(
+                f"  {t.node:<{width}}  {t.status:<8} {t.call_text():>10} {t.compute_text():>13} {t.rows_text():>15}{extra}"
+            )
         return "\n".join(lines)
 
     def _bundle_(self) -> dict[str, Any]:

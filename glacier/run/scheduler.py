@@ -3,11 +3,12 @@ isolation and the collection of lazy outputs. *Where* each task runs is a placem
 (:mod:`glacier.run.placement`) composed into it.
 
 Tasks are called in dependency order, independent branches on a thread pool. Tasks
-that return ``pl.LazyFrame`` only build plans; the plans that are needed (returned by
-the pipeline, or leaves of the graph) are collected together at the end with
-``pl.collect_all`` so shared upstream work is done once. When that collection fails,
-each needed plan is collected on its own and the failing task is found by collecting
-its upstream plans in order.
+that return ``pl.LazyFrame`` only build plans (status ``planned``), and a lazy frame a
+task writes to a bucket is deferred; the plans that are needed (returned by the
+pipeline, or leaves of the graph) and the deferred writes are computed together at the
+end (:mod:`glacier.run.collection`), so every frame is computed once, and each planned
+task gets its own rows and time from that collection. A write is computed earlier when
+a task that reads its object is about to start.
 
 Ctrl-C (``KeyboardInterrupt``) stops the run: no task starts after it, placements stop
 what they can (a Dask future, a function process), and the record is final when
@@ -32,6 +33,7 @@ from glacier.run.limits import TaskCancelledError
 from glacier.run.placement import Call, InProcess, Placement
 from glacier.run.record import RunRecord, TaskRun
 from glacier.run.workers import Workers
+from glacier.storage.deferred import WriteBatch, writing_for
 
 __all__ = ["Scheduler", "describe_error", "failure_message", "cache_for"]
 
@@ -54,7 +56,16 @@ def failure_message(record: RunRecord) -> str:
     done = [t.node for t in record.tasks.values() if t.status in ("done", "cached")]
     if done:
         message += f" (finished: {', '.join(done)})"
+    unrun = [t.node for t in record.tasks.values() if t.note == _NOT_RUN]
+    if unrun:
+        message += f" (planned, never computed: {', '.join(unrun)})"
     return message
+
+
+#: The note on a planned task whose plan never ran because the run failed.
+_NOT_RUN = "its plan was not computed: the run failed"
+#: The note on a task whose lazy writes wait for the run's collection.
+_WRITING = "its writes are computed with the run's collection"
 
 
 def cache_for(graph: Graph, *, read_only: bool = False) -> Any:
@@ -64,6 +75,18 @@ def cache_for(graph: Graph, *, read_only: bool = False) -> Any:
     from glacier.run.cache import ReadOnlyCache, default_cache
 
     return ReadOnlyCache(default_cache()) if read_only else default_cache()
+
+
+def _stored_rows(value: Any) -> int | None:
+    """The rows of a cached task's stored output (a frame; a lazy one is materialised data)."""
+    if isinstance(value, pl.DataFrame):
+        return value.height
+    if isinstance(value, pl.LazyFrame):
+        try:
+            return int(value.select(pl.len()).collect().item())
+        except Exception:
+            return None
+    return None
 
 
 class _NotStarted(Exception):
@@ -107,6 +130,13 @@ class Scheduler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._closed = False
+        from glacier.run.collection import Collection
+
+        self.collection = Collection(self)
+        self._returned: set[str] | None = None
+        self.writes = WriteBatch(collect=self.collection.flush)
+        #: Cache keys of lazy outputs to keep once the run's collection computed them.
+        self.cache_keys: dict[str, str] = {}
         for node in graph.nodes.values():
             record.tasks[node.id] = TaskRun(node.id, node.task.name, node.task.executor.name)
 
@@ -143,15 +173,20 @@ class Scheduler:
             self.schedule()
             if collect:
                 self.collect_needed()
+            else:
+                self.writes.flush()
         except BaseException as exc:
             with self._lock:  # no task starts from here on (see execute)
                 self._stop.set()
+            self.writes.abort()
             self._close_placements()
             self._interrupted(exc)
             raise
         finally:
             self._close_placements()
         record.end = time.time()
+        if collect:
+            self._never_computed()
         if record.failed:
             record.status = "failed"
             record.error = failure(record)
@@ -174,6 +209,8 @@ class Scheduler:
                 task.status = "failed"
             elif task.status == "pending":
                 task.status = "skipped"
+            elif task.status == "planned":
+                task.note = _NOT_RUN  # stays planned: its plan never ran
         self.emit("run_failed", time=record.end, error=record.error)
 
     def _close_placements(self) -> None:
@@ -217,22 +254,52 @@ class Scheduler:
             rec.start = time.time()
             rec.attempts = 1
         self.emit("task_started", node, time=rec.start)
+        if node.reads and self.writes:
+            self._flush_for(node)
         args = substitute(node.args, self.values)
         kwargs = substitute(node.kwargs, self.values) if node.kwargs else node.kwargs
         if self.cache is not None and node.task.cache:
             hit, value = self.cache.lookup(node, args, kwargs)
             if hit:
                 rec.cached = True
+                rec.rows = self.cache.rows_for(node)
+                if rec.rows is None and isinstance(value, pl.DataFrame):
+                    rec.rows = value.height
                 return value
-            return self.cache.store(node, args, kwargs, self.call(node, args, kwargs))
+            value = self.call(node, args, kwargs)
+            if self.writes:  # the entry records its written objects' fingerprints: publish first
+                self.writes.flush(node=node.id)
+            if isinstance(value, pl.LazyFrame):  # kept once the run's collection computed it
+                self.cache_keys[node.id] = self.cache.reserve(node, args, kwargs, value)
+                return value
+            value = self.cache.store(node, args, kwargs, value)
+            rec.rows = _stored_rows(value)
+            return value
         return self.call(node, args, kwargs)
+
+    def _flush_for(self, node: Node) -> None:
+        """Publish the pending writes to the objects ``node`` reads before it starts; a write
+        that fails there fails its writer (the reader then reads the objects as they were)."""
+        uris = {b.get_uri() for b in node.reads}
+        writers = self.writes.writers(uris)
+        if not writers:
+            return
+        try:
+            self.writes.flush(uris)
+        except Exception as exc:
+            for nid in writers:
+                if self.record.tasks[nid].status == "planned":
+                    self.failed(self.graph.nodes[nid], exc)
 
     def call(self, node: Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one task where it belongs and return its value."""
         placement = self.place(node)
         if placement is self._local:
-            return self._local.run(node, args, kwargs, self)
-        return placement.result(placement.submit(Call(node, args, kwargs, self)))
+            with writing_for(self.writes, node.id):
+                return self._local.run(node, args, kwargs, self)
+        handle = placement.submit(Call(node, args, kwargs, self))
+        self._computed_inside(node, f"computed to send to {node.id}")  # lazy inputs are shipped as data
+        return placement.result(handle)
 
     def finished(self, node: Node, value: Any) -> None:
         rec = self.record.tasks[node.id]
@@ -241,15 +308,31 @@ class Scheduler:
         if isinstance(value, pl.DataFrame):
             rec.rows = value.height
         rec.lazy = isinstance(value, pl.LazyFrame)
-        rec.status = "cached" if rec.cached else "done"
+        if rec.cached:
+            rec.status = "cached"
+        elif (rec.lazy and rec.rows is None) or (self.writes and self.writes.pending_by(node.id)):
+            rec.status = "planned"  # nothing computed yet: the run's collection does that
+            if not rec.lazy:
+                rec.note = _WRITING
+        else:
+            rec.status = "done"
+            if node.upstream:
+                self._computed_inside(node)
         if self._emit is not None:
-            self.emit(
-                "task_cached" if rec.cached else "task_finished",
-                node,
-                time=rec.end,
-                duration=rec.duration,
-                rows=rec.rows,
-            )
+            kind = {"cached": "task_cached", "planned": "task_planned"}.get(rec.status, "task_finished")
+            self.emit(kind, node, time=rec.end, duration=rec.duration, rows=rec.rows, note=rec.note)
+
+    def _computed_inside(self, node: Node, note: str | None = None) -> None:
+        """Planned upstream plans that ``node`` (an eager task) took were computed in its call."""
+        if self._returned is None:
+            self._returned = set(self.graph.returned())
+        for nid in sorted(self.graph.ancestors(node.id), key=lambda n: self.graph.nodes[n].index):
+            rec = self.record.tasks[nid]
+            if rec.status == "planned" and rec.lazy and nid not in self._returned:  # returned: collected
+                rec.status, rec.note = "done", note or f"computed inside {node.id}"
+                self.emit(
+                    "task_finished", self.graph.nodes[nid], time=rec.end, duration=rec.duration, note=rec.note
+                )
 
     def failed(self, node: Node, exc: BaseException) -> None:
         rec = self.record.tasks[node.id]
@@ -261,7 +344,7 @@ class Scheduler:
         self.emit("task_failed", node, time=rec.end, duration=rec.duration, error=rec.error)
         for child in sorted(self.graph.descendants(node.id), key=lambda n: self.graph.nodes[n].index):
             crec = self.record.tasks[child]
-            if crec.status in ("pending", "done", "cached"):
+            if crec.status in ("pending", "planned", "done", "cached"):
                 crec.status = "skipped"
                 crec.rows = None
                 self.values.pop(child, None)
@@ -326,49 +409,14 @@ class Scheduler:
         ]
 
     def collect_needed(self) -> None:
-        sinks = self.needed()
-        if not sinks:
-            return
-        self.emit("collect_started", None, nodes=tuple(sinks))
-        start = time.time()
-        try:
-            frames = pl.collect_all([self.values[n] for n in sinks])
-        except Exception:
-            self._collect_one_by_one(sinks)
-            return
-        end = time.time()
-        for nid, df in zip(sinks, frames, strict=False):
-            self._collected(nid, df, start, end)
+        """Compute the needed plans and the deferred writes together (see the module docstring)."""
+        self.collection.run(self.needed())
+        if self.cache_keys:
+            self.collection.keep_cached()
 
-    def _collected(self, nid: str, df: pl.DataFrame, start: float, end: float) -> None:
-        self.values[nid] = df
-        rec = self.record.tasks[nid]
-        rec.rows = df.height
-        rec.end = max(rec.end or end, end)
-        self.emit("task_finished", self.graph.nodes[nid], time=end, duration=end - start, rows=df.height)
-
-    def _collect_one_by_one(self, sinks: list[str]) -> None:
-        for nid in sinks:
-            if self.record.tasks[nid].status not in ("done", "cached"):
-                continue
-            start = time.time()
-            try:
-                df = self.values[nid].collect()
-            except Exception as exc:
-                culprit = self._find_culprit(nid, exc)
-                self.failed(self.graph.nodes[culprit[0]], culprit[1])
-                continue
-            self._collected(nid, df, start, time.time())
-
-    def _find_culprit(self, sink: str, exc: BaseException) -> tuple[str, BaseException]:
-        """The first upstream task whose own plan fails; the sink when none does."""
-        order = sorted(self.graph.ancestors(sink), key=lambda n: self.graph.nodes[n].index)
-        for nid in order:
-            value = self.values.get(nid)
-            if not isinstance(value, pl.LazyFrame):
-                continue
-            try:
-                value.collect()
-            except Exception as upstream_exc:
-                return nid, upstream_exc
-        return sink, exc
+    def _never_computed(self) -> None:
+        """Planned tasks left when the run is over never had their plan computed (the run
+        failed): they stay ``planned``, with a note saying so, never ``done``."""
+        for rec in self.record.tasks.values():
+            if rec.status == "planned":
+                rec.note = _NOT_RUN

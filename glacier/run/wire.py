@@ -111,14 +111,26 @@ def run_on_worker(
     threshold: int,
     staging: str,
     into: Any = None,
+    describe: Any = None,
 ) -> Any:
     """What the other process runs: the task's function once (retries are the caller's),
     with lazy outputs collected here. With ``into`` the frame is written there and
-    only its row count comes back."""
+    only its row count comes back. With ``describe`` (lineage on: a
+    :class:`glacier.lineage.remote.Describer`) the value comes back wrapped with the
+    lineage read from the plans here."""
     args, kwargs = unpack(args), unpack(kwargs)
     if task.frame_params:
         args, kwargs = task.convert_inputs(args, kwargs)
-    result = task.check_output(task.fn(*args, **kwargs))
+    if describe is None:
+        return _travel(task, task.check_output(task.fn(*args, **kwargs)), threshold, staging, into)
+    with describe.watching() as writes:
+        result = task.check_output(task.fn(*args, **kwargs))
+        value = _travel(task, result, threshold, staging, into)
+    return describe(value, result, args, kwargs, writes)
+
+
+def _travel(task: Task, result: Any, threshold: int, staging: str, into: Any) -> Any:
+    """What travels back for one call's ``result``."""
     if into is not None:
         if not isinstance(result, (pl.DataFrame, pl.LazyFrame)):
             raise TypeError(f"{task.name}.map(into=...) needs {task.name} to return a polars frame")

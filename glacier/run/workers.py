@@ -27,8 +27,8 @@ class Workers:
         self._queued += 1
         if len(self._threads) < min(self._size, self._queued):
             thread = threading.Thread(target=self._work, name=f"glacier-{len(self._threads)}", daemon=True)
+            self._threads.append(thread)  # before start(): an interrupt inside start() still stops it
             thread.start()
-            self._threads.append(thread)
         self._todo.put(item)
 
     def _work(self) -> None:

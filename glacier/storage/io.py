@@ -94,18 +94,22 @@ def _write(df: pl.DataFrame, target: Any, fmt: str) -> None:
     getattr(df, f"write_{fmt}")(target)  # write_parquet, write_csv, write_ndjson, write_ipc
 
 
-def _sink(lf: pl.LazyFrame, target: Any, fmt: str) -> None:
-    getattr(lf, f"sink_{fmt}")(target)  # sink_parquet, ... : streams, never all in memory
+def _sink(lf: pl.LazyFrame, target: Any, fmt: str, *, lazy: bool = False) -> Any:
+    # sink_parquet, ... : streams, never all in memory; lazy=True: a plan for collect_all
+    return getattr(lf, f"sink_{fmt}")(target, lazy=lazy)
 
 
 def serialise(frame: pl.DataFrame | pl.LazyFrame, target: str | Path | IO[bytes], fmt: str) -> int | None:
     """Write ``frame`` to the local file or binary stream ``target``; return the rows when known.
 
-    A ``LazyFrame`` is streamed (``sink_*``), so it never has to fit in memory.
+    A ``LazyFrame`` is streamed (``sink_*``), so it never has to fit in memory. Inside a
+    deferred write (:mod:`glacier.storage.deferred`) the sink joins the run's collection.
     """
+    from glacier.storage.deferred import sink_or_wait
+
     dest: Any = str(target) if isinstance(target, str | Path) else target
     if isinstance(frame, pl.LazyFrame):
-        _sink(frame, dest, fmt)
+        sink_or_wait(lambda: _sink(frame, dest, fmt, lazy=True), lambda: _sink(frame, dest, fmt))
         return None
     _write(frame, dest, fmt)
     return frame.height

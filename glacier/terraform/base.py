@@ -9,8 +9,6 @@ with its storage config and its three execution config types,
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as installed_version
 from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from glacier.config.execution import DatabricksConfig, ExecutionConfig
@@ -57,17 +55,15 @@ def output(name: str, value: Any, description: str) -> Block:
     return Block("output", (name,)).add(Attr("description", description), Attr("value", value))
 
 
-def requirements() -> str:
-    """``requirements.txt`` of the deployed code: this Glacier and this polars, pinned."""
-    import glacier
+def requirements(cloud: str, modules: dict[str, str]) -> str:
+    """``src/requirements.txt``: the third-party packages a deployed task needs, pinned to this
+    environment's versions. Glacier itself is not on the package index: the packages under
+    ``build/`` vendor it (``glacier terraform`` builds them)."""
+    from glacier.terraform.packaging.pins import runtime_pins
 
-    try:
-        polars = installed_version("polars")
-    except PackageNotFoundError:  # pragma: no cover - polars is a dependency
-        import polars as pl
-
-        polars = pl.__version__
-    return f"glacier-pipelines=={glacier.__version__}\npolars=={polars}\n"
+    pins, _ = runtime_pins(cloud, modules)
+    head = "# Glacier itself is vendored in the packages under build/ (it is not on the package index).\n"
+    return head + "".join(f"{p}\n" for p in pins)
 
 
 class Renderer(Generic[S, F, V, K]):
@@ -80,6 +76,11 @@ class Renderer(Generic[S, F, V, K]):
 
     cloud: ClassVar[str] = ""
     orchestrator: ClassVar[str] = ""
+    #: How the orchestrator orders tasks, as the header of main.tf says it.
+    ordering: ClassVar[str] = (
+        "It runs the tasks level by level: the tasks of one level run in parallel, and a level\n"
+        "starts when the whole previous level has finished (a branch can wait for an unrelated task)."
+    )
     providers: ClassVar[dict[str, tuple[str, str]]] = {}
     #: Whether the code folder carries a ``requirements.txt`` (functions that install packages).
     needs_requirements: ClassVar[bool] = False
@@ -335,14 +336,15 @@ class Renderer(Generic[S, F, V, K]):
             "change the pipeline and run `glacier terraform` again.",
             "",
             f"Orchestrator: {self.orchestrator}.",
-            "It runs the tasks in graph order, in parallel where the graph allows.",
+            *self.ordering.splitlines(),
         ]
         if plan.has_local:
             lines += ["", *self.local_runs_in().splitlines()]
         lines += [
             "",
             "Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every",
-            "deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).",
+            "deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every",
+            "dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).",
         ]
         if not plan.modules:
             lines += [
@@ -372,5 +374,5 @@ class Renderer(Generic[S, F, V, K]):
         for module, text in plan.modules.items():
             files[f"src/{module}.py"] = text
         if self.needs_requirements:
-            files["src/requirements.txt"] = requirements()
+            files["src/requirements.txt"] = requirements(self.cloud, plan.modules)
         return dict(sorted(files.items()))

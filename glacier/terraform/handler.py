@@ -19,6 +19,7 @@ import polars as pl
 
 from glacier.graph import substitute
 from glacier import Pipeline
+from glacier.lineage.deployed import task_lineage
 
 MODULES = __MODULES__
 
@@ -37,9 +38,12 @@ def run_task(pipeline, task, run, staging):
     node = graph[task]
     base = f"{staging.rstrip('/')}/{run}"
     values = {up: pl.scan_parquet(f"{base}/{up}.parquet") for up in node.upstream}
-    result = node.task.call(substitute(node.args, values), substitute(node.kwargs, values))
-    if isinstance(result, pl.LazyFrame):
-        result = result.collect()
+    with task_lineage(graph, task, run, dict(values)) as lineage:  # OpenLineage, when configured
+        result = node.task.call(substitute(node.args, values), substitute(node.kwargs, values))
+        lineage.output(result)
+        if isinstance(result, pl.LazyFrame):
+            result = result.collect()
+            lineage.output(result)
     if isinstance(result, pl.DataFrame):
         if "://" not in base:  # a local staging folder (object stores need no folders)
             os.makedirs(base, exist_ok=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from glacier_jupyter.widgets.dag import DagWidget
 from glacier_jupyter.widgets.payload import dag_payload, record_statuses
 from glacier_jupyter.widgets.preview import preview_payload
-from glacier_jupyter.widgets.resources import ResourceWidget, resource_tree
+from glacier_jupyter.widgets.resources import ResourceWidget, refresh_all, resource_tree
 
 __all__ = [
     "DagWidget",
@@ -15,5 +15,6 @@ __all__ = [
     "dag_payload",
     "record_statuses",
     "preview_payload",
+    "refresh_all",
     "resource_tree",
 ]

@@ -4,28 +4,40 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anywidget
 import traitlets
 
+from glacier_jupyter.history import history_payload
 from glacier_jupyter.widgets.payload import apply_event, dag_payload, record_statuses
 from glacier_jupyter.widgets.preview import preview_payload
 
 if TYPE_CHECKING:
     from glacier.pipelines import Pipeline
     from glacier.run.events import RunEvent
+    from glacier.run.record import RunRecord
 
 __all__ = ["DagWidget"]
 
 _STATIC = Path(__file__).parent / "static"
+_LAST = object()  # "the pipeline's last run"
+# the newest widget of each pipeline (by id): the one that follows its runs
+_NEWEST: weakref.WeakValueDictionary[int, DagWidget] = weakref.WeakValueDictionary()
 
 
 class DagWidget(anywidget.AnyWidget):
     """Interactive DAG of ``pipeline``: tasks and buckets left to right, coloured by
     executor; hover, pan/zoom, search, collapse by executor, SVG export; click a node
-    for its preview; live status of every run of the pipeline, then a timeline.
+    for its preview; live status of the pipeline's runs, then a timeline; its last runs
+    side by side.
+
+    An output keeps the run it showed: only the newest widget of a pipeline follows its
+    runs, and a widget made for one run (``follow="next"``, what ``%glacier run`` shows)
+    stops when that run ends.
 
     Parameters
     ----------
@@ -33,6 +45,11 @@ class DagWidget(anywidget.AnyWidget):
         A ``@pipeline(name=...)``.
     interval : float
         Least seconds between two status pushes to the browser during a run.
+    record : RunRecord or None
+        The run shown at first (default: ``pipeline.last_run``; ``None``: no run yet).
+    follow : {"runs", "next", "none"}
+        ``runs``: every run until a newer widget of the pipeline is made; ``next``: the
+        next run only; ``none``: no run.
 
     Examples
     --------
@@ -48,23 +65,76 @@ class DagWidget(anywidget.AnyWidget):
     run = traitlets.Dict().tag(sync=True)
     preview = traitlets.Dict().tag(sync=True)
     preview_rows = traitlets.Int(10).tag(sync=True)
+    uid = traitlets.Unicode().tag(sync=True)  # names the picture saved with the notebook
+    history = traitlets.List().tag(sync=True)  # the pipeline's last runs (glacier_jupyter.history)
 
-    def __init__(self, pipeline: Pipeline, *, interval: float = 0.1, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        interval: float = 0.1,
+        record: RunRecord | Any | None = _LAST,
+        follow: Literal["runs", "next", "none"] = "runs",
+        **kwargs: Any,
+    ) -> None:
+        if follow not in ("runs", "next", "none"):
+            raise ValueError(f"follow={follow!r}: use 'runs', 'next' or 'none'")
         graph = pipeline.graph
-        record = pipeline.last_run
+        if record is _LAST:
+            record = pipeline.last_run
         run = {}
         if record is not None:
             run = {"id": record.run_id, "state": record.status, "start": record.start, "end": record.end}
-        super().__init__(graph=dag_payload(graph), statuses=record_statuses(record), run=run, **kwargs)
+            if record.error:
+                run["error"] = record.error.splitlines()[0]
+        super().__init__(
+            graph=dag_payload(graph),
+            statuses=record_statuses(record),
+            run=run,
+            uid=uuid.uuid4().hex,
+            history=history_payload(pipeline),
+            **kwargs,
+        )
         self.pipeline = pipeline
         self.interval = interval
+        self.follow = follow
         self._lock = threading.Lock()
         self._pending: dict[str, Any] = dict(self.statuses)
         self._run: dict[str, Any] = dict(run)
         self._last_push = 0.0
         self._timer: threading.Timer | None = None
-        self._unsubscribe = pipeline.subscribe(self.on_event)
+        self._unsubscribe: Any = None
+        previous = _NEWEST.get(id(pipeline))
+        if previous is not None and previous is not self:
+            previous.stop_following()
+        if follow != "none":
+            _NEWEST[id(pipeline)] = self
+            self._unsubscribe = pipeline.subscribe(self.on_event)
         self.on_msg(self._on_msg)
+
+    @property
+    def following(self) -> bool:
+        """Whether this widget still follows the pipeline's runs."""
+        return self._unsubscribe is not None
+
+    def stop_following(self) -> None:
+        """Keep what is shown; later runs of the pipeline no longer change this widget."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:  # closed before __init__ finished
+            return
+        with lock:
+            unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
+        if _NEWEST.get(id(self.pipeline)) is self:
+            del _NEWEST[id(self.pipeline)]
+
+    def fail(self, message: str) -> None:
+        """Show a run that failed before any task started (``message``: one line)."""
+        with self._lock:
+            self._run = {**self._run, "state": "failed", "error": message, "end": time.time()}
+        self.flush()
+        self.stop_following()
 
     # -- run status --------------------------------------------------------------------
     def on_event(self, event: RunEvent) -> None:
@@ -83,6 +153,7 @@ class DagWidget(anywidget.AnyWidget):
                     self._run["error"] = event.error
             apply_event(self._pending, event)
             final = event.kind in ("run_started", "run_finished", "run_failed")
+            ended = event.kind in ("run_finished", "run_failed")
             due = final or time.monotonic() - self._last_push >= self.interval
             if not due and self._timer is None:
                 self._timer = threading.Timer(self.interval, self.flush)
@@ -90,6 +161,10 @@ class DagWidget(anywidget.AnyWidget):
                 self._timer.start()
         if due:
             self.flush()
+        if ended:
+            self.history = history_payload(self.pipeline)
+        if ended and self.follow == "next":
+            self.stop_following()
 
     def flush(self) -> None:
         """Send the current statuses to the browser."""
@@ -122,9 +197,9 @@ class DagWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the pipeline's runs and close the widget."""
-        self._unsubscribe()
-        with self._lock:
-            if self._timer is not None:
+        self.stop_following()
+        with getattr(self, "_lock", threading.Lock()):
+            if getattr(self, "_timer", None) is not None:
                 self._timer.cancel()
                 self._timer = None
         super().close()

@@ -1,8 +1,9 @@
 """What the DAG widget syncs to the browser: a compact, JSON-ready picture of a graph.
 
 The payload is index based so a 1,000-node DAG stays small: ``nodes`` are rows
-``[id, label, kind, executor, layer, x, y, tip]`` (``executor`` and ``tip`` index
-``executors`` and ``tips``; ``-1`` for buckets' executor), ``edges`` are
+``[id, label, kind, executor, layer, x, y, tip, missing]`` (``executor`` and ``tip``
+index ``executors`` and ``tips``; ``-1`` for buckets' executor; ``missing`` is 1 for an
+input bucket on the local disk whose object is not there yet), ``edges`` are
 ``[source, target]`` row indexes. ``layer``/``x``/``y`` come from Glacier's layered
 layout; the browser re-lays small graphs with dagre and uses these for large ones.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from glacier.display._html import color_for
+from glacier.display._html import color_for, fmt_signature, fmt_uri
 from glacier.display.dag import NODE_H, NODE_W, layout
 from glacier.run.events import STATUS_OF_EVENT
 
@@ -69,6 +70,17 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _missing(bucket: Any) -> bool:
+    """Whether an input bucket on instant storage (the local disk) has nothing to read yet;
+    clouds are not asked: drawing a DAG never touches one."""
+    if not bucket.backend.instant:
+        return False
+    try:
+        return not bucket.exists()
+    except Exception:
+        return False
+
+
 def dag_payload(graph: Graph) -> GraphPayload:
     """The ``graph`` traitlet for ``graph``: tasks and buckets, edges, layers, positions,
     executors (legend, hover: ``executor.describe()`` without secrets) and tooltips."""
@@ -102,11 +114,13 @@ def dag_payload(graph: Graph) -> GraphPayload:
                 )
             )
         if id(node.task) not in task_tip:
-            task_tip[id(node.task)] = tip(f"{node.task.name}{node.task.signature_text}")
+            task_tip[id(node.task)] = tip(fmt_signature(node.task.name, node.task.signature))
     buckets = {f"bucket:{b.name}": b for b in graph.buckets}
+    written = {b for _, b in lay.edges}
     rows: list[list[Any]] = []
     row_index: dict[str, int] = {}
     for nid, dn in lay.nodes.items():
+        missing = 0
         if dn.kind == "task":
             gnode = graph.nodes[nid]
             ex = ex_index[gnode.task.executor.name]
@@ -114,13 +128,14 @@ def dag_payload(graph: Graph) -> GraphPayload:
         else:
             ex = -1
             bucket = buckets.get(nid)
+            missing = int(nid not in written and bucket is not None and _missing(bucket))
             cfg = type(bucket.config).__name__ if bucket is not None and bucket.config is not None else None
             t = tip(
-                f"{bucket.get_uri() if bucket is not None else dn.label}"
+                f"{fmt_uri(bucket.get_uri()) if bucket is not None else dn.label}"
                 + (f"\nconfig: {cfg}" if cfg else "")
             )
         row_index[nid] = len(rows)
-        rows.append([nid, dn.label, dn.kind, ex, dn.layer, round(dn.x), round(dn.y), t])
+        rows.append([nid, dn.label, dn.kind, ex, dn.layer, round(dn.x), round(dn.y), t, missing])
     edges = [[row_index[a], row_index[b]] for a, b in lay.edges]
     return GraphPayload(
         name=graph.name,

@@ -2,6 +2,7 @@
 // executor, with hover, pan/zoom, search, collapse by executor, SVG export, click-to-
 // preview, live run status and a per-executor timeline. Python side: widgets/dag.py.
 import dagre from "@dagrejs/dagre";
+import { persist } from "./persist.js";
 
 const DAGRE_MAX = 120; // above this, Glacier's own layered positions are used (dagre is slow)
 const STATUS = {
@@ -9,13 +10,19 @@ const STATUS = {
   cached: "#8E6BBE", failed: "#D55E00", skipped: "#999999",
 };
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-const short = (s, n = 22) => (s.length <= n ? s : s.slice(0, n - 1) + "…");
+// cut in the middle: "raw/sales/nordics/2024-03" keeps its distinguishing end
+const short = (s, n = 22) => (s.length <= n ? s : s.slice(0, Math.ceil((n - 1) / 2)) + "…" + s.slice(s.length - Math.floor((n - 1) / 2)));
 const fmtS = (s) => (s == null ? "" : s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
 const fmtN = (n) => (n == null ? "" : n.toLocaleString("en-US"));
 
 const SVG_STYLE = `
-.glw-node text{font:12px system-ui,sans-serif;fill:#222}
-.glw-node text.meta{font-size:10px;fill:#555}
+.glw-node text{font:12px system-ui,sans-serif;fill:var(--jp-ui-font-color1,#222)}
+.glw-node text.meta{font-size:10px;fill:var(--jp-ui-font-color2,#555)}
+.glw-node rect.plate{fill:var(--jp-layout-color1,#fff)}
+.glw-bucket rect.bg{fill:var(--jp-layout-color2,#f4f4f4)}
+.glw-bucket[data-missing=true] rect.bg{stroke:#D55E00;stroke-width:2}
+.glw-legend-text{font:11px system-ui,sans-serif;fill:#444}
+.glw-node.path rect.bg{stroke-width:2.5}
 .glw-node rect.bg{stroke-width:1.5}
 .glw-node[data-status=pending] rect.bg{stroke:${STATUS.pending};stroke-width:2}
 .glw-node[data-status=running] rect.bg{stroke:${STATUS.running};stroke-width:3;stroke-dasharray:6 3}
@@ -49,14 +56,24 @@ function layout(nodes, edges, W, H) {
   for (const [a, b] of edges) g.setEdge(String(a), String(b));
   dagre.layout(g);
   nodes.forEach((nd, i) => { const p = g.node(String(i)); nd.x = p.x - W / 2; nd.y = p.y - H / 2; });
-  return true;
+  return edges.map(([a, b]) => g.edge(String(a), String(b))?.points || null); // routes around the nodes
+}
+
+function through(pts) {
+  // a smooth curve through the points (Catmull-Rom as cubic Béziers)
+  let d = `M${pts[0].x},${pts[0].y}`;
+  for (let i = 0; i < pts.length - 1; i++) {
+    const p0 = pts[i - 1] || pts[i], p1 = pts[i], p2 = pts[i + 1], p3 = pts[i + 2] || p2;
+    d += `C${p1.x + (p2.x - p0.x) / 6},${p1.y + (p2.y - p0.y) / 6} ${p2.x - (p3.x - p1.x) / 6},${p2.y - (p3.y - p1.y) / 6} ${p2.x},${p2.y}`;
+  }
+  return d;
 }
 
 function render({ model, el }) {
   const g = model.get("graph");
   const [W, H] = [g.node_size[0], Math.max(g.node_size[1], 36)];
   const exs = g.executors;
-  const full = g.nodes.map((r) => ({ id: r[0], label: r[1], kind: r[2], ex: r[3], layer: r[4], x: r[5], y: r[6], tip: g.tips[r[7]] }));
+  const full = g.nodes.map((r) => ({ id: r[0], label: r[1], kind: r[2], ex: r[3], layer: r[4], x: r[5], y: r[6], tip: g.tips[r[7]], missing: r[8] === 1 }));
   const nTasks = full.filter((n) => n.kind === "task").length;
   const nBuckets = full.length - nTasks;
 
@@ -65,22 +82,22 @@ function render({ model, el }) {
   root.innerHTML = `
     <div class="glw-bar">
       <span class="glw-title">${esc(g.name)}</span>
-      <input type="search" class="glw-search" placeholder="search tasks and buckets">
+      <input type="search" class="glw-search" placeholder="search" title="search tasks and buckets (Enter centres the first match)">
       <label><input type="checkbox" class="glw-collapse"> collapse by executor</label>
       <button class="glw-fit" title="fit the graph to the view">fit</button>
       <button class="glw-export" title="download the picture as SVG">export SVG</button>
-      <button class="glw-tab-graph" disabled>graph</button>
-      <button class="glw-tab-timeline" disabled title="after a run: tasks per executor over time">timeline</button>
-      <span class="glw-counts"></span>
+      <span class="glw-tabs"><button class="glw-tab glw-tab-graph active" aria-pressed="true">graph</button><button class="glw-tab glw-tab-timeline" aria-pressed="false" disabled title="after a run: tasks per executor over time">timeline</button><button class="glw-tab glw-tab-runs" aria-pressed="false" disabled title="the last runs side by side">runs</button></span>
     </div>
+    <div class="glw-run-error glw-err" style="display:none"></div>
     <div class="glw-legend">${exs.map((e) => `<span class="glw-legend-item" title="${esc(e.service)}"><span class="sw" style="background:${e.color}"></span>${esc(e.name)} <small>(${esc(e.kind)})</small></span>`).join("")}
-      ${nBuckets ? `<span class="glw-legend-item"><span class="sw" style="background:#f4f4f4;border:1px dashed #888"></span>bucket</span>` : ""}</div>
+      ${nBuckets ? `<span class="glw-legend-item"><span class="sw" style="background:#f4f4f4;border:1px dashed #888"></span>bucket</span>` : ""}<span class="glw-counts"></span></div>
     <div class="glw-main"><div class="glw-canvas"><div class="glw-tip"></div></div><div class="glw-side"></div></div>
-    <div class="glw-timeline"></div>`;
+    <div class="glw-timeline"></div>
+    <div class="glw-runs"></div>`;
   el.appendChild(root);
   const $ = (s) => root.querySelector(s);
   const canvas = $(".glw-canvas"), tip = $(".glw-tip"), side = $(".glw-side"), counts = $(".glw-counts");
-  const main = $(".glw-main"), timeline = $(".glw-timeline");
+  const main = $(".glw-main"), timeline = $(".glw-timeline"), runs = $(".glw-runs"), runError = $(".glw-run-error");
   let view = { x: 0, y: 0, k: 1 }, shown = null, els = new Map(), selected = null, vp = null, svg = null;
 
   function collapsedGraph() {
@@ -102,13 +119,15 @@ function render({ model, el }) {
   function nodeSvg(n) {
     const id = esc(n.id);
     if (n.kind === "bucket") {
-      return `<g class="glw-node glw-bucket" data-id="${id}" data-kind="bucket" transform="translate(${n.x},${n.y})">` +
+      return `<g class="glw-node glw-bucket" data-id="${id}" data-kind="bucket" data-missing="${Boolean(n.missing)}" transform="translate(${n.x},${n.y})">` +
         `<rect class="bg" width="${W}" height="${H}" rx="14" fill="#f4f4f4" stroke="#888" stroke-dasharray="4 3"/>` +
-        `<text x="${W / 2}" y="${H / 2 + 4}" text-anchor="middle">${esc(short(n.label))}</text></g>`;
+        (n.missing
+          ? `<text x="${W / 2}" y="${H / 2 - 1}" text-anchor="middle">${esc(short(n.label))}</text><text class="meta" x="${W / 2}" y="${H / 2 + 12}" text-anchor="middle">missing: not written yet</text></g>`
+          : `<text x="${W / 2}" y="${H / 2 + 4}" text-anchor="middle">${esc(short(n.label))}</text></g>`);
     }
     const c = exs[n.ex].color;
     return `<g class="glw-node glw-${n.kind}" data-id="${id}" data-kind="${n.kind}" data-status="" transform="translate(${n.x},${n.y})">` +
-      `<rect width="${W}" height="${H}" rx="5" fill="#fff"/>` +
+      `<rect class="plate" width="${W}" height="${H}" rx="5" fill="#fff"/>` +
       `<rect class="bg" width="${W}" height="${H}" rx="5" fill="${c}" fill-opacity="0.15" stroke="${c}"/>` +
       `<rect width="6" height="${H}" rx="2" fill="${c}"/>` +
       `<text x="13" y="15">${esc(short(n.label))}</text><text class="meta" x="13" y="29"></text></g>`;
@@ -118,14 +137,11 @@ function render({ model, el }) {
     const t0 = performance.now();
     const collapsed = $(".glw-collapse").checked;
     shown = collapsed ? collapsedGraph() : { nodes: full.map((n) => ({ ...n })), edges: g.edges };
-    if (!layout(shown.nodes, shown.edges, W, H) && collapsed) layered(shown.nodes, shown.edges);
+    shown.routes = layout(shown.nodes, shown.edges, W, H) || [];
+    if (!shown.routes.length && collapsed) layered(shown.nodes, shown.edges);
     const nodes = shown.nodes;
     const parts = [];
-    for (const [a, b] of shown.edges) {
-      const s = nodes[a], t = nodes[b];
-      const x1 = s.x + W, y1 = s.y + H / 2, x2 = t.x, y2 = t.y + H / 2, m = (x1 + x2) / 2;
-      parts.push(`<path class="glw-edge" d="M${x1},${y1}C${m},${y1} ${m},${y2} ${x2 - 2},${y2}" marker-end="url(#glw-arrow)"/>`);
-    }
+    shown.edges.forEach(([a, b], i) => parts.push(`<path class="glw-edge" d="${edgePath(nodes[a], nodes[b], shown.routes[i])}" marker-end="url(#glw-arrow)"/>`));
     const body = nodes.map(nodeSvg).join("");
     canvas.querySelector("svg")?.remove();
     canvas.insertAdjacentHTML("afterbegin",
@@ -136,8 +152,7 @@ function render({ model, el }) {
     vp = svg.querySelector(".glw-vp");
     els = new Map();
     for (const e of svg.querySelectorAll(".glw-node")) els.set(e.dataset.id, e);
-    const b = bounds();
-    main.style.height = `${Math.round(Math.min(520, Math.max(260, b.y1 - b.y0 + 90)))}px`;
+    size();
     fit();
     search();
     updateStatus();
@@ -145,10 +160,29 @@ function render({ model, el }) {
     root.dataset.rendered = String(els.size);
   }
 
+  function edgePath(s, t, route) {
+    if (t.x > s.x + W / 2) { // left to right: from the right side of s to the left side of t
+      const x1 = s.x + W, y1 = s.y + H / 2, x2 = t.x - 2, y2 = t.y + H / 2, m = (x1 + x2) / 2;
+      return `M${x1},${y1}C${m},${y1} ${m},${y2} ${x2},${y2}`;
+    }
+    // flowing back (a collapsed graph: dask -> local -> lambda -> local): dagre's route
+    // around the nodes, or else a loop under both
+    if (route && route.length > 1) return through(route);
+    const x1 = s.x + W * 0.6, y1 = s.y + H, x2 = t.x + W * 0.4, y2 = t.y + H + 2;
+    const dip = Math.max(y1, y2) + 28;
+    return `M${x1},${y1}C${x1},${dip} ${x2},${dip} ${x2},${y2}`;
+  }
+  function size() {
+    // the graph's own height (a small graph gets a small canvas); taller while the side panel is open
+    const b = bounds(), open = side.classList.contains("open");
+    main.style.height = `${Math.round(Math.min(520, Math.max(open ? 320 : 140, b.y1 - b.y0 + 60)))}px`;
+  }
   function apply() { vp.setAttribute("transform", `translate(${view.x},${view.y}) scale(${view.k})`); }
   function bounds() {
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (const n of shown.nodes) { x0 = Math.min(x0, n.x); y0 = Math.min(y0, n.y); x1 = Math.max(x1, n.x + W); y1 = Math.max(y1, n.y + H); }
+    for (const r of shown.routes || []) for (const p of r || []) { x0 = Math.min(x0, p.x); y0 = Math.min(y0, p.y); x1 = Math.max(x1, p.x); y1 = Math.max(y1, p.y); }
+    if (!shown.routes?.length && shown.edges.some(([a, b]) => shown.nodes[b].x <= shown.nodes[a].x + W / 2)) y1 += 30; // loops of back edges
     return isFinite(x0) ? { x0, y0, x1, y1 } : { x0: 0, y0: 0, x1: W, y1: H };
   }
   function fit() {
@@ -156,10 +190,12 @@ function render({ model, el }) {
     const k = Math.min(1.2, (cw - 20) / (b.x1 - b.x0), (ch - 20) / (b.y1 - b.y0));
     view = { k, x: (cw - (b.x1 - b.x0) * k) / 2 - b.x0 * k, y: (ch - (b.y1 - b.y0) * k) / 2 - b.y0 * k };
     apply();
+    const focus = selected && side.classList.contains("open") && shown.nodes.find((n) => n.id === selected);
+    if (focus && k < 0.75) { view.k = 0.75; centerOn(focus); }
   }
   function centerOn(n) {
     const cw = canvas.clientWidth || 800, ch = canvas.clientHeight || 420;
-    view.k = Math.max(view.k, 0.8);
+    view.k = Math.max(view.k, 0.75);
     view.x = cw / 2 - (n.x + W / 2) * view.k; view.y = ch / 2 - (n.y + H / 2) * view.k;
     apply();
   }
@@ -189,7 +225,7 @@ function render({ model, el }) {
   function tipText(n) {
     if (n.kind === "bucket") return `bucket ${n.label}\n${n.tip}`;
     const e = exs[n.ex];
-    const settings = Object.entries(e.settings || {}).map(([k, v]) => `  ${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n");
+    const settings = Object.entries(e.settings || {}).filter(([, v]) => v != null && v !== "").map(([k, v]) => `  ${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n");
     const head = n.kind === "group" ? n.tip : n.tip;
     return `${head}\nexecutor: ${e.name} (${e.kind}, ${e.service})` + (e.config ? `\nconfig: ${e.config}` : "") + (settings ? `\n${settings}` : "") + (n.kind === "task" ? statusText(n.id) : "");
   }
@@ -202,8 +238,12 @@ function render({ model, el }) {
     const r = canvas.getBoundingClientRect();
     tip.textContent = tipText(n);
     tip.style.display = "block";
-    tip.style.left = `${Math.min(e.clientX - r.left + 14, r.width - 200)}px`;
-    tip.style.top = `${e.clientY - r.top + 14}px`;
+    const tw = tip.offsetWidth, th = tip.offsetHeight;
+    let left = e.clientX - r.left + 14, top = e.clientY - r.top + 14;
+    if (left + tw > r.width - 4) left = Math.max(4, e.clientX - r.left - tw - 10);
+    if (top + th > r.height - 4) top = Math.max(4, e.clientY - r.top - th - 10);
+    tip.style.left = `${left}px`;
+    tip.style.top = `${top}px`;
   });
   canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
 
@@ -218,16 +258,16 @@ function render({ model, el }) {
     tip.style.display = "none";
     const wasOpen = side.classList.contains("open");
     side.classList.add("open");
-    if (!wasOpen) requestAnimationFrame(fit);
+    if (!wasOpen) { size(); requestAnimationFrame(fit); }
     if (n.kind === "group") {
       side.innerHTML = `${closeBtn}<h4>${esc(n.label)}</h4><p>tasks on this executor:</p><pre>${esc(n.members.join("\n"))}</pre>`;
       return;
     }
-    side.innerHTML = `${closeBtn}<h4>${esc(n.label)}</h4><pre>${esc(tipText(n))}</pre><p class="glw-loading">loading preview…</p>`;
+    side.innerHTML = `${closeBtn}<h4>${esc(n.label)}</h4><pre class="glw-about">${esc(tipText(n))}</pre><p class="glw-loading">loading preview…</p>`;
     model.send({ type: "preview", node: n.id, n: model.get("preview_rows") });
   });
   side.addEventListener("click", (e) => {
-    if (e.target.closest(".glw-close")) { side.classList.remove("open"); side.innerHTML = ""; selected = null; requestAnimationFrame(fit); }
+    if (e.target.closest(".glw-close")) { side.classList.remove("open"); side.innerHTML = ""; selected = null; size(); requestAnimationFrame(fit); }
   });
   function showPreview() {
     const p = model.get("preview");
@@ -236,7 +276,11 @@ function render({ model, el }) {
     const box = document.createElement("div");
     box.className = "glw-preview";
     box.dataset.node = p.node;
-    if (p.error) box.innerHTML = `<p class="glw-err">${esc(p.error)}</p>`;
+    if (p.error) {
+      box.innerHTML = `<p class="glw-err">${esc(p.error)}</p>`;
+      const about = side.querySelector(".glw-about"); // the node's own error, if it is the same, once
+      if (about) about.textContent = about.textContent.split("\n").filter((l) => !(l.startsWith("error: ") && p.error.includes(l.slice(7)))).join("\n");
+    }
     else if (p.value != null) box.innerHTML = `<p>value: <code>${esc(p.value)}</code></p>`;
     else {
       const head = p.columns.map((c, i) => `<th>${esc(c)}<br><small>${esc(p.dtypes[i])}</small></th>`).join("");
@@ -244,6 +288,12 @@ function render({ model, el }) {
       const ran = p.ran.length ? `ran ${p.ran.join(", ")}` : "nothing ran";
       box.innerHTML = `<p><b>preview</b> · first ${p.rows.length} rows · ${esc(ran)}${p.cached.length ? ` · cached ${esc(p.cached.join(", "))}` : ""} · ${fmtS(p.elapsed)}</p>` +
         `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+    }
+    if (p.code) {
+      const code = document.createElement("details");
+      code.className = "glw-code";
+      code.innerHTML = `<summary>source</summary><pre>${esc(p.code)}</pre>`;
+      box.appendChild(code);
     }
     side.querySelector(".glw-preview")?.remove();
     if (loading) loading.replaceWith(box); else side.appendChild(box);
@@ -253,14 +303,22 @@ function render({ model, el }) {
   // -- search ----------------------------------------------------------------------
   const input = $(".glw-search");
   function search() {
+    // matches are lit, with what they read and write (one step up and down the chain)
     const q = input.value.trim().toLowerCase();
+    const hits = new Set();
+    shown.nodes.forEach((n, i) => {
+      if (q && (n.label.toLowerCase().includes(q) || n.id.toLowerCase().includes(q) || (n.members || []).some((m) => m.toLowerCase().includes(q)))) hits.add(i);
+    });
+    const near = new Set();
+    for (const [a, b] of shown.edges) { if (hits.has(a)) near.add(b); if (hits.has(b)) near.add(a); }
     let first = null;
-    for (const n of shown.nodes) {
-      const e = els.get(n.id), hit = q && (n.label.toLowerCase().includes(q) || (n.members || []).some((m) => m.toLowerCase().includes(q)));
-      e.classList.toggle("dim", Boolean(q) && !hit);
-      e.classList.toggle("hit", Boolean(hit));
+    shown.nodes.forEach((n, i) => {
+      const e = els.get(n.id), hit = hits.has(i), path = !hit && near.has(i);
+      e.classList.toggle("dim", Boolean(q) && !hit && !path);
+      e.classList.toggle("hit", hit);
+      e.classList.toggle("path", path);
       if (hit && !first) first = n;
-    }
+    });
     return first;
   }
   input.addEventListener("input", search);
@@ -270,9 +328,19 @@ function render({ model, el }) {
 
   // -- export ----------------------------------------------------------------------
   function exportSvg() {
-    const b = bounds(), clone = svg.cloneNode(true);
-    clone.querySelector(".glw-vp").setAttribute("transform", `translate(${12 - b.x0},${12 - b.y0})`);
-    const w = b.x1 - b.x0 + 24, h = b.y1 - b.y0 + 24;
+    const b = bounds(), clone = svg.cloneNode(true), top = 26, legend = 22;
+    clone.querySelector(".glw-vp").setAttribute("transform", `translate(${12 - b.x0},${top + 12 - b.y0})`);
+    const items = [...exs.map((e) => [e.color, `${e.name} (${e.kind})`]), ...(nBuckets ? [["#f4f4f4", "bucket"]] : [])];
+    let x = 12;
+    const keys = items.map(([c, label]) => {
+      const out = `<rect x="${x}" y="${top + b.y1 - b.y0 + 30}" width="10" height="10" fill="${c}" stroke="#888" stroke-width="0.5"/><text class="glw-legend-text" x="${x + 14}" y="${top + b.y1 - b.y0 + 39}">${esc(label)}</text>`;
+      x += 24 + 6.5 * label.length;
+      return out;
+    }).join("");
+    const run = model.get("run") || {};
+    const title = `${g.name}: ${nTasks} task${nTasks === 1 ? "" : "s"}, ${nBuckets} bucket${nBuckets === 1 ? "" : "s"}` + (run.state ? ` · run ${run.state}` : "");
+    const w = Math.max(b.x1 - b.x0 + 24, x + 12), h = top + b.y1 - b.y0 + 24 + legend;
+    clone.insertAdjacentHTML("beforeend", `<text x="12" y="18" style="font:600 13px system-ui,sans-serif;fill:#222">${esc(title)}</text>${keys}`);
     clone.setAttribute("width", w); clone.setAttribute("height", h); clone.setAttribute("viewBox", `0 0 ${w} ${h}`);
     clone.removeAttribute("class");
     return new XMLSerializer().serializeToString(clone);
@@ -289,9 +357,11 @@ function render({ model, el }) {
     let done = 0, any = { running: 0, failed: 0, pending: 0, skipped: 0 };
     for (const m of members) { const s = sts[m]?.s; if (s === "done" || s === "cached") done++; else if (s in any) any[s]++; }
     const s = any.failed ? "failed" : any.running ? "running" : done === members.length ? "done" : done || any.skipped ? (any.pending ? "running" : "skipped") : members.some((m) => sts[m]) ? "pending" : "";
-    return [s, `${done}/${members.length} done`];
+    const size = `${members.length} task${members.length === 1 ? "" : "s"}`;
+    return [s, s ? `${done}/${members.length} done` : size];
   }
   function updateStatus() {
+    if (!shown) return; // a status that arrives before the first draw is applied by draw()
     const sts = model.get("statuses") || {}, run = model.get("run") || {};
     const tally = {};
     for (const [, st] of Object.entries(sts)) tally[st.s] = (tally[st.s] || 0) + 1;
@@ -315,12 +385,25 @@ function render({ model, el }) {
     }
     const parts = [`${nTasks} task${nTasks === 1 ? "" : "s"}`, `${nBuckets} bucket${nBuckets === 1 ? "" : "s"}`];
     for (const s of Object.keys(STATUS)) if (tally[s]) parts.push(`<span style="color:${STATUS[s]}">${tally[s]} ${s}</span>`);
-    if (run.state) parts.push(`run ${esc(run.state)}` + (run.end && run.start ? ` in ${fmtS(run.end - run.start)}` : ""));
+    if (run.state === "running") parts.push(`<span class="glw-clock"></span>`);
+    else if (run.state) parts.push(`run ${esc(run.state)}` + (run.end && run.start ? ` in ${fmtS(run.end - run.start)}` : ""));
     counts.innerHTML = parts.join(" · ");
+    runError.textContent = run.state === "failed" && run.error ? run.error : "";
+    runError.style.display = runError.textContent ? "" : "none";
+    clock(run);
     root.dataset.runState = run.state || "";
     const finished = run.state === "done" || run.state === "failed";
-    $(".glw-tab-timeline").disabled = !finished;
+    $(".glw-tab-timeline").disabled = !finished && !$(".glw-tab-timeline").classList.contains("active");
     if (timeline.style.display === "block") drawTimeline();
+  }
+  // an elapsed clock while a run is going (the browser's own time: no clock skew with the kernel)
+  let ticking = null, since = null;
+  function clock(run) {
+    if (run.state !== "running") { clearInterval(ticking); ticking = null; since = null; return; }
+    if (!since || since.id !== run.id) since = { id: run.id, t: performance.now() };
+    const show = () => { const c = counts.querySelector(".glw-clock"); if (c) c.textContent = `running ${fmtS((performance.now() - since.t) / 1000)}`; };
+    show();
+    if (!ticking) ticking = setInterval(show, 250);
   }
   model.on("change:statuses", updateStatus);
   model.on("change:run", updateStatus);
@@ -351,17 +434,49 @@ function render({ model, el }) {
     out.push(`<text x="${LW}" y="12" font-size="10" fill="#666">0</text><text x="${LW + PW}" y="12" font-size="10" fill="#666" text-anchor="end">${fmtS(span)}</text>`);
     timeline.innerHTML = `<svg xmlns="http://www.w3.org/2000/svg" width="${LW + PW + 20}" height="${y + 10}" font-family="system-ui,sans-serif" font-size="12">${out.join("")}</svg>`;
   }
-  $(".glw-tab-timeline").addEventListener("click", () => {
-    main.style.display = "none"; timeline.style.display = "block";
-    $(".glw-tab-graph").disabled = false; $(".glw-tab-timeline").disabled = true; drawTimeline();
-  });
-  $(".glw-tab-graph").addEventListener("click", () => {
-    main.style.display = ""; timeline.style.display = "none";
-    $(".glw-tab-graph").disabled = true; updateStatus();
-  });
+  function tab(name) {
+    for (const b of root.querySelectorAll(".glw-tab")) {
+      const on = b.classList.contains(`glw-tab-${name}`);
+      b.classList.toggle("active", on);
+      b.setAttribute("aria-pressed", String(on));
+    }
+  }
+  function show(name) {
+    main.style.display = name === "graph" ? "" : "none";
+    timeline.style.display = name === "timeline" ? "block" : "none";
+    runs.style.display = name === "runs" ? "block" : "none";
+    tab(name);
+    if (name === "timeline") drawTimeline(); else if (name === "runs") drawRuns(); else updateStatus();
+  }
+  for (const name of ["graph", "timeline", "runs"]) $(`.glw-tab-${name}`).addEventListener("click", () => show(name));
+
+  // -- run history: the last runs side by side -----------------------------------------
+  function drawRuns() {
+    const hist = model.get("history") || [];
+    const tasks = [];
+    for (const r of hist) for (const t of Object.keys(r.tasks)) if (!tasks.includes(t)) tasks.push(t);
+    const head = hist.map((r) => `<th title="run ${esc(r.id)}">${esc(r.id.slice(0, 6))}<br><span style="color:${STATUS[r.state] || "#555"}">${esc(r.state)}</span> <small>${fmtS(r.duration)}</small></th>`).join("");
+    const rows = tasks.map((t) => `<tr><td class="glw-run-task">${esc(t)}</td>${hist.map((r) => {
+      const c = r.tasks[t];
+      if (!c) return "<td></td>";
+      const bits = [c.s === "done" || c.s === "failed" ? fmtS(c.d) : "", c.r != null ? `${fmtN(c.r)} rows` : ""].filter(Boolean).join(" · ");
+      return `<td class="glw-run-cell" data-status="${esc(c.s)}"><span style="color:${STATUS[c.s] || "#555"}">${esc(c.s)}</span>${bits ? `<br><small>${esc(bits)}</small>` : ""}</td>`;
+    }).join("")}</tr>`).join("");
+    runs.innerHTML = hist.length
+      ? `<table class="glw-runs-table"><thead><tr><th>task</th>${head}</tr></thead><tbody>${rows}</tbody></table>`
+      : "<p style='padding:8px'>no run yet</p>";
+  }
+  function historyChanged() {
+    $(".glw-tab-runs").disabled = !(model.get("history") || []).length;
+    if (runs.style.display === "block") drawRuns();
+  }
+  model.on("change:history", historyChanged);
+  historyChanged();
 
   // first render once the element is in the page (for its size)
   requestAnimationFrame(draw);
+  const forget = persist(model, model.get("uid"), () => (svg ? { svg: exportSvg(), alt: `DAG of ${g.name}` } : null));
+  return () => { clearInterval(ticking); forget(); };
 }
 
 export default { render };

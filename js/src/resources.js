@@ -1,5 +1,7 @@
 // Glacier resource viewer: a provider's storage and execution resources as a tree;
 // click an item for its details (a bucket's existence is checked on click).
+import { persist } from "./persist.js";
+
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
 function value(v) {
@@ -62,6 +64,7 @@ function render({ model, el }) {
   model.on("change:tree", draw);
   model.on("change:exists", () => { if (selected) show(selected); });
   draw();
+  persist(model); // its whole state (a few kB) is saved with the notebook
 }
 
 export default { render };

@@ -129,21 +129,26 @@ print(Path("revenue.py").read_text())
 !glacier export 06_notebook_to_module.ipynb -o revenue.py --check; echo "exit code $?"
 
 # %% [markdown]
-# Someone edits a task in the notebook (here: a copy of it, changed with `nbformat`) and forgets
-# to export. The check fails with exit code 1 and prints the diff. (`#| glacier-skip` on the
-# first line of a cell keeps scratch work like this out of the module.)
+# Someone edits a task in the notebook (here: a copy of it in a scratch folder, changed with
+# `nbformat`) and forgets to export. The check fails with exit code 1 and prints the diff.
+# (`#| glacier-skip` on the first line of a cell keeps scratch work like this out of the module.)
 
 # %%
 #| glacier-skip
+import shutil
+import tempfile
+
 import nbformat
 
+scratch = Path(tempfile.mkdtemp())  # a scratch folder: nothing is written next to the notebook
 nb = nbformat.read("06_notebook_to_module.ipynb", as_version=4)
 for cell in nb.cells:
     cell.source = cell.source.replace('agg(revenue=pl.col("amount").sum())', 'agg(revenue=pl.col("amount").sum(), orders=pl.len())')
-nbformat.write(nb, "06_edited.ipynb")
+shutil.copy("revenue.py", scratch / "revenue.py")
+nbformat.write(nb, scratch / "06_edited.ipynb")
 
 # %%
-!glacier export 06_edited.ipynb -o revenue.py --check; echo "exit code $?"
+!cd {scratch} && glacier export 06_edited.ipynb -o revenue.py --check; echo "exit code $?"
 
 # %% [markdown]
 # More: [docs/export.md](../docs/export.md) (what is kept and dropped, cell tags, CI and

@@ -70,6 +70,7 @@ def jupyterlab(root_dir: Path) -> Iterator[str]:
         "--allow-root",
         "--LabApp.extension_manager=readonly",
         "--LabApp.expose_app_in_browser=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True",  # Notebook 7 (same server) too
         f"--ServerApp.root_dir={root_dir}",
         "--LabApp.news_url=",
         "--ServerApp.open_browser=False",

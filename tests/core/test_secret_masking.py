@@ -194,3 +194,42 @@ def test_notebook_export_warns_about_a_password_in_a_url():
     found = list(find_credentials(source))
     assert found == [(1, "a password inside a URL (user:password@)")]
     assert all(SECRET not in what for _, what in found)
+
+
+def test_unreachable_dask_scheduler_message_masks_the_password(local_provider):
+    from glacier import pipeline
+    from glacier.errors import PipelineError
+
+    pytest.importorskip("distributed")
+    port = free_port()
+    dask = local_provider.cluster(config=DaskConfig(address=f"tcp://glacier:{SECRET}@127.0.0.1:{port}"))
+
+    @dask.task()
+    def one() -> int:
+        return 1
+
+    @pipeline(name="masked_dask")
+    def masked_dask():
+        return one()
+
+    with pytest.raises(PipelineError, match="cannot be reached") as info:
+        masked_dask.run(mode="distributed")
+    assert SECRET not in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
+
+
+def test_model_validate_and_json_are_masked_too():
+    """Configs loaded from a dict or a JSON file go through the same masking."""
+    for load in (
+        lambda: AwsConfig.model_validate({"secret_acces_key": SECRET}),
+        lambda: AwsConfig.model_validate_json(json.dumps({"secret_access_key": [SECRET]})),
+        lambda: DatabricksConfig.model_validate_json(json.dumps({"tokn": SECRET})),
+    ):
+        with pytest.raises(ValidationError) as info:
+            load()
+        assert_hidden(info.value, SECRET)
+
+
+def test_a_rewritten_message_keeps_its_braces():
+    exc = make(AwsConfig, endpoint_url=f"http://glacier:{SECRET}@ h{{1}}")
+    assert_hidden(exc, SECRET)
+    assert "h{1}" in str(exc) and "{{" not in str(exc)

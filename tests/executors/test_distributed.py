@@ -7,7 +7,6 @@ import importlib
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +17,7 @@ import pytest
 from glacier import PipelineError, Provider, pipeline
 from glacier.config import DaskConfig, LambdaConfig, LocalConfig
 from glacier.errors import DeploymentRequiredError
+from tests.helpers import interrupt_when
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -86,13 +86,20 @@ def build(base: Path, address: str | None, n_workers: int = 2) -> SimpleNamespac
         return df
 
     @dask_exec.task()
-    def long_sleep(df: pl.LazyFrame, seconds: float) -> pl.LazyFrame:
-        time.sleep(seconds)
+    def held(df: pl.LazyFrame, gate: str) -> pl.LazyFrame:
+        """Marks ``started`` in ``gate``, then runs until the test creates ``open`` there (a minute
+        at most: a worker thread is never held longer), then marks ``finished``."""
+        Path(gate, "started").touch()
+        for _ in range(600):
+            if Path(gate, "open").exists():
+                break
+            time.sleep(0.1)
+        Path(gate, "finished").touch()
         return df
 
     @pipeline(name="long")
-    def long_pipeline(seconds: float = 3.0):
-        return long_sleep(extract(raw), seconds)
+    def long_pipeline(gate: str):
+        return held(extract(raw), gate)
 
     @dask_exec.task(timeout=60)
     def patient(df: pl.LazyFrame, seconds: float) -> pl.LazyFrame:
@@ -221,23 +228,23 @@ def test_example2_dask_variant(tmp_path, monkeypatch, dask_address, capsys):
     assert (tmp_path / "data-lake" / "features" / "predictions.parquet").exists()
 
 
-def test_ctrl_c_cancels_running_futures(ns, dask_address):
+def test_ctrl_c_cancels_running_futures(ns, dask_address, tmp_path):
     from distributed import Client
 
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    start = time.monotonic()
+    pressed = interrupt_when(tmp_path / "started")  # Ctrl-C once the call runs on a worker
     try:
         with pytest.raises(KeyboardInterrupt):
-            ns.long_pipeline.run(mode="distributed", seconds=3.0)
+            ns.long_pipeline.run(mode="distributed", gate=str(tmp_path))
+        # not stuck behind the cancelled call: the run ended while the call was still held
+        assert not (tmp_path / "finished").exists()
     finally:
-        timer.cancel()
-    assert time.monotonic() - start < 30  # not stuck behind the cancelled call
+        (tmp_path / "open").touch()  # let the worker thread go
+        pressed.join()
     record = ns.long_pipeline.last_run
     assert record.status == "cancelled"
     assert record.tasks["extract"].status == "done"  # what finished stays finished
-    assert record.tasks["long_sleep"].status == "failed"
-    assert "cancelled" in record.tasks["long_sleep"].error
+    assert record.tasks["held"].status == "failed"
+    assert "cancelled" in record.tasks["held"].error
     with Client(dask_address, set_as_default=False) as client:
         deadline = time.monotonic() + 5
         while any(client.processing().values()) and time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from types import SimpleNamespace
 
@@ -11,6 +12,7 @@ import pytest
 
 from glacier import PipelineError, Provider, pipeline
 from glacier.config import LambdaConfig, LocalConfig
+from tests.helpers import interrupt_when, mark_started, still_running
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +29,12 @@ def ns(tmp_path_factory):
         return source.scan()
 
     @lam.task()
-    def clean(df: pl.LazyFrame, rows: int = 0, sleep: float = 0.0) -> pl.LazyFrame:
+    def clean(df: pl.LazyFrame, rows: int = 0, sleep: float = 0.0, marks: str = "") -> pl.LazyFrame:
+        if marks:  # say which process runs it, and whether it finished its sleep
+            mark_started(marks)
         time.sleep(sleep)
+        if marks:
+            open(os.path.join(marks, "finished"), "w").close()
         if rows:  # a big intermediate: `rows` int64 values and their double
             big = pl.int_range(0, rows, eager=True).to_frame("x").with_columns(y=pl.col("x") * 2)
             assert big.height == rows
@@ -44,8 +50,8 @@ def ns(tmp_path_factory):
         return part.scan().with_columns(pl.lit(os.getpid()).alias("pid"))
 
     @pipeline(name="clean_it")
-    def clean_it(rows: int = 0, sleep: float = 0.0):
-        return clean(extract(raw), rows, sleep)
+    def clean_it(rows: int = 0, sleep: float = 0.0, marks: str = ""):
+        return clean(extract(raw), rows, sleep, marks)
 
     @pipeline(name="quick_it")
     def quick_it(sleep: float = 0.0):
@@ -82,20 +88,20 @@ def test_memory_limit_triggered(ns):
     assert ns.clean_it.run(mode="local", rows=30_000_000).collect().height == 2
 
 
-def test_function_timeout_triggered(ns):
-    start = time.monotonic()
+def test_function_timeout_triggered(ns, tmp_path):
     with pytest.raises(
-        PipelineError, match=r"clean: ran 2(\.\d)? s, timeout is 2 s \(LambdaConfig\(timeout=2\)\)"
-    ):
-        ns.clean_it.run(mode="local", emulate=True, sleep=60.0)
-    assert time.monotonic() - start < 45  # killed at 2 s (process start-up is slow on a busy machine)
+        PipelineError, match=r"clean: ran [\d.]+ s, timeout is 2 s \(LambdaConfig\(timeout=2\)\)"
+    ) as info:
+        ns.clean_it.run(mode="local", emulate=True, sleep=60.0, marks=str(tmp_path))
     assert ns.clean_it.last_run.tasks["clean"].error.startswith("TaskTimeoutError")
+    assert float(re.search(r"ran ([\d.]+) s", str(info.value))[1]) >= 2  # not stopped before its time
+    # stopped at its timeout, not waited for: its process is gone, its 60 s sleep never ended
+    assert not still_running(tmp_path)
+    assert not (tmp_path / "finished").exists()
 
 
 def test_task_timeout_is_used_when_smaller(ns):
-    with pytest.raises(
-        PipelineError, match=r"quick: ran 1(\.\d)? s, timeout is 1 s \(the task's timeout=1\)"
-    ):
+    with pytest.raises(PipelineError, match=r"quick: ran [\d.]+ s, timeout is 1 s \(the task's timeout=1\)"):
         ns.quick_it.run(mode="local", emulate=True, sleep=5.0)
     assert ns.quick_it.run(mode="local", emulate=True, sleep=0.1).collect().height == 4
 
@@ -107,23 +113,18 @@ def test_partition_map_is_one_invocation_per_file(ns):
     assert os.getpid() not in out["pid"].to_list()
 
 
-def test_ctrl_c_kills_the_function_process(ns):
-    import signal
-    import threading
-
+def test_ctrl_c_kills_the_function_process(ns, tmp_path):
     import psutil
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            ns.clean_it.run(mode="local", emulate=True, sleep=1.9)
-    finally:
-        timer.cancel()
+    pressed = interrupt_when(tmp_path / "started")  # Ctrl-C once the function runs
+    with pytest.raises(KeyboardInterrupt):
+        ns.clean_it.run(mode="local", emulate=True, sleep=60.0, marks=str(tmp_path))
+    pressed.join()
     record = ns.clean_it.last_run
     assert record.status == "cancelled"
     assert record.tasks["extract"].status == "done"
-    time.sleep(0.2)
+    assert not still_running(tmp_path)  # the emulated function's process is killed
+    assert not (tmp_path / "finished").exists()
     after = {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
-    assert after <= before  # the emulated function's process is gone
+    assert after <= before

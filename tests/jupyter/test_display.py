@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote
 
 import polars as pl
 import pytest
@@ -19,7 +21,10 @@ CANARY = "CANARY-secret-7f3a9c"
 
 
 def _svgs(html: str) -> list[ET.Element]:
-    return [ET.fromstring(m) for m in re.findall(r"<svg.*?</svg>", html, flags=re.S)]
+    """The SVG pictures in ``html``: inline, or drawn as ``<img>`` data URIs."""
+    inline = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    drawn = re.findall(r'src="data:image/svg\+xml;charset=utf-8,([^"]+)"', html)
+    return [ET.fromstring(m) for m in inline + [unquote(html_lib.unescape(d)) for d in drawn]]
 
 
 def test_provider_bundle(etl):
@@ -84,7 +89,7 @@ def test_run_record_bundle_table_and_timeline(etl):
     (timeline,) = _svgs(html)
     assert timeline.get("class") == "glacier-timeline"
     # the pipeline display now carries each task's last status
-    assert 'data-status="done"' in mimebundle(pipe)["text/html"]
+    assert 'data-status="done"' in unquote(mimebundle(pipe)["text/html"])
 
 
 def test_failed_run_record_shows_the_error(local_provider):

@@ -91,7 +91,7 @@ def test_every_object_displays_itself(executed):
     assert shown[4]["text/plain"].startswith("Task load(source) -> pl.LazyFrame")
     assert "text/plain" in shown[5]
     pipeline_cell = shown[6]
-    assert "text/html" in pipeline_cell and "<svg" in pipeline_cell["text/html"]
+    assert "text/html" in pipeline_cell and "%3Csvg" in pipeline_cell["text/html"]  # an <img> of SVG
 
 
 def test_dag_and_resources(executed):
@@ -102,8 +102,8 @@ def test_dag_and_resources(executed):
     assert (widget in dag) == _widgets_available()
     assert (widget in resources) == _widgets_available()
     assert (widget in _data(nb.cells[6])) == _widgets_available()
-    assert "<svg" in dag["text/html"] and widget not in static
-    assert 'data-id="transform"' in static["text/html"]
+    assert "%3Csvg" in dag["text/html"] and widget not in static  # the picture: an <img> of SVG
+    assert "data-id=%22transform%22" in static["text/html"]
     assert "data/input.parquet" in json.dumps(resources)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.notebooks.notebook_support import GlacierNotebook, notebook_paths
 
 

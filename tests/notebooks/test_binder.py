@@ -9,9 +9,10 @@ import sys
 import tomllib
 from importlib.metadata import packages_distributions
 
-from tests.notebooks.notebook_support import NOTEBOOKS, ROOT, build
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from tests.notebooks.notebook_support import NOTEBOOKS, ROOT, build
 
 BINDER = ROOT / "binder"
 #: extras of pyproject.toml that the notebooks need on Binder

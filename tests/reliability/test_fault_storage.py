@@ -112,7 +112,9 @@ def test_write_keeps_failing(env, fault):
         p.run(mode="local")
     record = p.last_run
     assert record.status == "failed"
-    assert [record[n].status for n in STEPS] == ["done", "done", "done", "failed"]
+    # the upstream plans only ran inside publish's write, which failed: not shown as finished
+    assert [record[n].status for n in STEPS] == ["planned", "planned", "planned", "failed"]
+    assert {record[n].note for n in STEPS[:3]} == {"its plan was not computed: the run failed"}
     message = str(info.value)
     assert "'publish'" in message and f"s3://{bucket}/curated/out.parquet" in message
     assert proxy.faults()
@@ -140,7 +142,9 @@ def test_server_stopped_mid_run(env):
     with pytest.raises(PipelineError) as info:
         p.run(mode="local")
     record = p.last_run
-    assert [record[n].status for n in STEPS] == ["done", "done", "done", "failed"]
+    # the upstream plans only ran inside publish's write, which failed: not shown as finished
+    assert [record[n].status for n in STEPS] == ["planned", "planned", "planned", "failed"]
+    assert {record[n].note for n in STEPS[:3]} == {"its plan was not computed: the run failed"}
     message = str(info.value)
     assert "'publish'" in message and "unreachable" in message and proxy.endpoint in message
     assert_nothing_partial(client, bucket, direct, output=OLD)

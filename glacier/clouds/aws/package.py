@@ -9,6 +9,8 @@ EC2 instances download the same layer at start-up, so they run the same versions
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -20,7 +22,7 @@ from glacier.terraform.packaging.wheels import PackageBuildError, unpack, zip_tr
 if TYPE_CHECKING:
     from glacier.terraform.plan import Plan
 
-__all__ = ["build", "LAYER", "UNZIPPED_LIMIT", "DIRECT_UPLOAD_LIMIT", "code_size"]
+__all__ = ["build", "LAYER", "UNZIPPED_LIMIT", "DIRECT_UPLOAD_LIMIT", "code_size", "layer_cache"]
 
 #: The layer archive, relative to the Terraform folder.
 LAYER = "build/aws/layer.zip"
@@ -28,6 +30,15 @@ LAYER = "build/aws/layer.zip"
 UNZIPPED_LIMIT = 250 * MB
 #: Lambda: the largest zip uploaded with the API call itself (50 MB); larger ones go through S3.
 DIRECT_UPLOAD_LIMIT = 50 * MB
+
+
+def layer_cache() -> Path:
+    """Where built layers are kept by the digest of their wheels (``GLACIER_CACHE_DIR`` or
+    ``~/.cache/glacier``): the same wheels give the same zip, built once."""
+    base = os.environ.get("GLACIER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "glacier"
+    )
+    return Path(base) / "layers"
 
 
 def code_size(plan: Plan) -> int:
@@ -43,11 +54,15 @@ def build(plan: Plan, wheels: Wheels, target: Path, out: Path) -> list[Artifact]
     layer = out / LAYER
     key = wheels.key()
     if not (layer.is_file() and unpacked_cache(target, key)):
-        with tempfile.TemporaryDirectory(prefix="glacier-layer-") as tmp:
-            root = Path(tmp)
-            unpack(wheels.third_party, root / "python")
-            unpack([wheels.glacier], root / "python", skip=("glacier_jupyter",))
-            zip_tree(root, layer)
+        cached = layer_cache() / f"{key}.zip"
+        if not cached.is_file():
+            with tempfile.TemporaryDirectory(prefix="glacier-layer-") as tmp:
+                root = Path(tmp)
+                unpack(wheels.third_party, root / "python")
+                unpack([wheels.glacier], root / "python", skip=("glacier_jupyter",))
+                zip_tree(root, cached)
+        layer.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, layer)
         stamp(target, key)
     (target / "requirements.txt").write_text("\n".join(wheels.resolved()) + "\n", encoding="utf-8")
     with zipfile.ZipFile(layer) as zf:

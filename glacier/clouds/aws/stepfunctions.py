@@ -35,7 +35,7 @@ class StepFunctions(Renderer[S3Config, LambdaConfig, EC2Config, EMRConfig]):
                     "ErrorEquals": ["States.TaskFailed"],
                     "MaxAttempts": step.retries,
                     "IntervalSeconds": 2,
-                    "BackoffRate": 2,
+                    "BackoffRate": 2.0,
                 }
             ]
             if step.retries
@@ -91,10 +91,13 @@ class StepFunctions(Renderer[S3Config, LambdaConfig, EC2Config, EMRConfig]):
                     "InstanceIds": [f"${{aws_instance.{ex.ident}.id}}"],
                     "Parameters": {
                         "commands.$": (
-                            "States.Array(States.Format('mkdir -p /opt/glacier && "
+                            "States.Array(States.Format('mkdir -p /opt/glacier/layer && "
                             "aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && "
-                            "python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && "
-                            "python3 /opt/glacier/glacier_handler.py "
+                            "aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/layer.zip /tmp/glacier-layer.zip && "
+                            "python3.11 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && "
+                            "python3.11 -m zipfile -e /tmp/glacier-layer.zip /opt/glacier/layer && "
+                            "GLACIER_CLOUD=aws AWS_DEFAULT_REGION=${var.region} PYTHONPATH=/opt/glacier/layer/python "
+                            "python3.11 /opt/glacier/glacier_handler.py "
                             f"{args[0]} {args[1]} {{}} s3://${{aws_s3_bucket.glacier_artifacts.bucket}}/runs', "
                             "$$.Execution.Name))"
                         )
@@ -247,13 +250,14 @@ class StepFunctions(Renderer[S3Config, LambdaConfig, EC2Config, EMRConfig]):
             )
         ec2s = self.uses(EC2Config, flow)
         if ec2s:
-            ssm, ec2 = arn.replace("{service}", "ssm"), arn.replace("{service}", "ec2")
+            ec2 = arn.replace("{service}", "ec2")
             document = (
-                "arn:${data.aws_partition.current.partition}:ssm:${var.region}::document/AWS-RunShellScript"
+                "arn:${data.aws_partition.current.partition}:ssm:${var.region}:*:document/AWS-RunShellScript"
             )
             instances = [template(f"{ec2}:instance/${{aws_instance.{e}.id}}") for e in ec2s]
             statements.append(statement("RunCommands", ["ssm:SendCommand"], [template(document), *instances]))
-            statements.append(statement("ReadCommands", ["ssm:GetCommandInvocation"], [template(f"{ssm}:*")]))
+            # GetCommandInvocation has no resource-level permission: IAM only accepts "*"
+            statements.append(statement("ReadCommands", ["ssm:GetCommandInvocation"], ["*"]))
         dbx = self.uses(DatabricksConfig, flow)
         if dbx:
             machine = arn.replace("{service}", "states") + ":stateMachine:" + prefixed(n)

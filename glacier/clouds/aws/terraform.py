@@ -14,6 +14,9 @@ from glacier.terraform.plan import ARTIFACTS, BucketSpec, ExecutorSpec
 
 __all__ = ["AwsRenderer"]
 
+#: AmazonEMRServicePolicy_v2 acts only on clusters and security groups carrying this tag.
+_EMR_MANAGED = {"for-use-with-amazon-emr-managed-policies": "true"}
+
 
 class AwsRenderer(StepFunctions):
     cloud: ClassVar[str] = "aws"
@@ -48,7 +51,7 @@ class AwsRenderer(StepFunctions):
             variable(
                 "lambda_layer_arns",
                 "list(string)",
-                "Layers providing glacier-pipelines and polars to functions.",
+                "Extra layers for the functions (the generated layer holds Glacier and every pinned dependency).",
                 [],
             ),
             variable("function_concurrency", "number", "Reserved concurrency of each function.", 10),
@@ -173,8 +176,53 @@ class AwsRenderer(StepFunctions):
             ),
         ]
 
+    @property
+    def _has_functions(self) -> bool:
+        return any(e.kind in ("local", "serverless") for e in self.plan.executors)
+
+    def layer(self) -> list[Any]:
+        """The dependency layer ``glacier terraform`` builds (build/aws/layer.zip, sizes in
+        build/aws/manifest.json): uploaded to the artifacts bucket, since a layer over 50 MB
+        zipped cannot go with the API call, and published from there. EC2 instances
+        download the same archive."""
+        if not self._has_functions and not any(isinstance(e.config, EC2Config) for e in self.plan.executors):
+            return []
+        source = "${path.module}/build/aws/layer.zip"
+        items: list[Any] = [
+            Block("resource", ("aws_s3_object", "layer")).add(
+                Comment(
+                    "Glacier and every pinned dependency, built by `glacier terraform` for the runtime\n"
+                    "(manylinux wheels); over 50 MB zipped, so Lambda publishes it from S3."
+                ),
+                Attr("bucket", ref("aws_s3_bucket.glacier_artifacts.id")),
+                Attr("key", "code/layer.zip"),
+                Attr("source", template(source)),
+                Attr("source_hash", Raw(f'filemd5("{source}")')),
+            )
+        ]
+        if self._has_functions:
+            runtimes = sorted(
+                {e.config.runtime for e in self.plan.executors if isinstance(e.config, LambdaConfig)}
+            )
+            arches = sorted(
+                {e.config.architecture for e in self.plan.executors if isinstance(e.config, LambdaConfig)}
+            )
+            items.append(
+                Block("resource", ("aws_lambda_layer_version", "glacier")).add(
+                    Attr("layer_name", self.name("deps")),
+                    Attr("description", "Glacier and the pipeline's pinned dependencies"),
+                    Attr("s3_bucket", ref("aws_s3_bucket.glacier_artifacts.id")),
+                    Attr("s3_key", ref("aws_s3_object.layer.key")),
+                    Attr("source_code_hash", Raw(f'filebase64sha256("{source}")')),
+                    Attr("compatible_runtimes", runtimes),
+                    Attr("compatible_architectures", arches),
+                )
+            )
+        return items
+
     def code_objects(self) -> list[Block]:
         return [
+            *self.layer(),
             Block("resource", ("aws_s3_object", "code")).add(
                 Attr("bucket", ref("aws_s3_bucket.glacier_artifacts.id")),
                 Attr("key", "code/code.zip"),
@@ -246,6 +294,9 @@ class AwsRenderer(StepFunctions):
             statements.append(
                 statement("DeadLetters", ["sqs:SendMessage"], [ref(f"aws_sqs_queue.{ex.ident}_dlq.arn")])
             )
+            statements.append(  # the environment variables are encrypted with the Glacier key
+                statement("DecryptEnvironment", ["kms:Decrypt"], [ref("aws_kms_key.glacier.arn")])
+            )
         out = role(
             ex.ident, self.name(ex.ident), f"{service}.amazonaws.com", statements, "glacier-data-access"
         )
@@ -281,10 +332,16 @@ class AwsRenderer(StepFunctions):
             Attr("timeout", cfg.timeout),
             Attr("filename", ref("data.archive_file.code.output_path")),
             Attr("source_code_hash", ref("data.archive_file.code.output_base64sha256")),
-            Attr("layers", ref("var.lambda_layer_arns")),
+            Attr(
+                "layers",
+                Call("concat", [ref("aws_lambda_layer_version.glacier.arn")], ref("var.lambda_layer_arns")),
+            ),
             Attr("reserved_concurrent_executions", concurrency),
             Attr("code_signing_config_arn", ref("aws_lambda_code_signing_config.glacier.arn")),
+            Attr("kms_key_arn", ref("aws_kms_key.glacier.arn")),
         )
+        # the cloud the task runs on: a re-targeted module builds this cloud's provider
+        fn.block("environment").attr("variables", {"GLACIER_CLOUD": "aws"})
         fn.block("ephemeral_storage").attr("size", cfg.ephemeral_storage)
         fn.block("tracing_config").attr("mode", "Active")
         fn.block("dead_letter_config").attr("target_arn", ref(f"aws_sqs_queue.{ex.ident}_dlq.arn"))
@@ -301,6 +358,8 @@ class AwsRenderer(StepFunctions):
                 Attr("name", template("/aws/lambda/" + prefixed(ex.ident))),
                 Attr("retention_in_days", ref("var.log_retention_days")),
                 Attr("kms_key_id", ref("aws_kms_key.glacier.arn")),
+                # CloudWatch Logs checks the key policy when the group is created
+                Attr("depends_on", [ref("aws_kms_key_policy.glacier")]),
             ),
             Block("resource", ("aws_sqs_queue", f"{ex.ident}_dlq")).add(
                 Attr("name", self.name(ex.ident, "dlq")),
@@ -348,6 +407,9 @@ class AwsRenderer(StepFunctions):
             Attr("associate_public_ip_address", False),
             Attr("monitoring", True),
             Attr("ebs_optimized", True),
+            # the layer's wheels are for CPython 3.11: the task command runs python3.11
+            Attr("user_data", "#!/bin/bash\nset -e\ndnf install -y python3.11\n"),
+            Attr("user_data_replace_on_change", True),
         )
         inst.block("metadata_options").add(Attr("http_endpoint", "enabled"), Attr("http_tokens", "required"))
         inst.block("root_block_device").add(
@@ -398,6 +460,7 @@ class AwsRenderer(StepFunctions):
             Attr("log_uri", template("s3://${aws_s3_bucket.glacier_artifacts.bucket}/emr-logs/")),
             Attr("keep_job_flow_alive_when_no_steps", True),
             Attr("termination_protection", False),
+            Attr("tags", _EMR_MANAGED),
         )
         cluster.block("ec2_attributes").add(
             Attr("subnet_id", ref("var.subnet_ids[0]")),
@@ -411,6 +474,7 @@ class AwsRenderer(StepFunctions):
                 Attr("description", f"EMR {side} nodes of executor {ex.name}; EMR manages the rules"),
                 Attr("vpc_id", ref("var.vpc_id")),
                 Attr("revoke_rules_on_delete", True),
+                Attr("tags", _EMR_MANAGED),
             )
             for side in ("master", "core")
         ]
@@ -418,10 +482,21 @@ class AwsRenderer(StepFunctions):
         cluster.block("core_instance_group").add(
             Attr("instance_type", cfg.instance_type), Attr("instance_count", cfg.num_workers)
         )
+        pass_role = [
+            Block("data", ("aws_iam_policy_document", f"{n}_service")).add(
+                statement("PassInstanceRole", ["iam:PassRole"], [ref(f"aws_iam_role.{n}.arn")])
+            ),
+            Block("resource", ("aws_iam_role_policy", f"{n}_service")).add(
+                Attr("name", "glacier-pass-instance-role"),
+                Attr("role", ref(f"aws_iam_role.{n}_service.id")),
+                Attr("policy", ref(f"data.aws_iam_policy_document.{n}_service.json")),
+            ),
+        ]
         service = [
             assume(f"{n}_service", "elasticmapreduce.amazonaws.com"),
             service_role,
             attach(f"{n}_service", f"{n}_service", "service-role/AmazonEMRServicePolicy_v2"),
+            *pass_role,
         ]
         return [*service, sec, *groups, cluster]
 

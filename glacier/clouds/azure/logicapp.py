@@ -17,6 +17,9 @@ from glacier.terraform.plan import Flow, Step
 
 __all__ = ["LogicApps", "FUNCTION_APP"]
 
+#: Where tasks pass frames: the artifacts container, with its storage account.
+STAGING = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+
 #: The application id of Azure Databricks (the audience of its tokens).
 DATABRICKS_APP = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
 
@@ -37,7 +40,8 @@ class LogicApps(Renderer[AzureBlobConfig, AzureFunctionConfig, AzureVMConfig, Da
     def action(self, flow: Flow, step: Step, orchestrator: str) -> dict[str, Any]:
         ex = self.plan.executor(step.executor)
         run_after = {u: ["Succeeded"] for u in step.upstream}
-        staging = template("az://glacier-artifacts/runs")
+        # complete: the account is in the URI (polars needs it; "az://container/..." names none)
+        staging = template(STAGING)
         body = {
             "pipeline": flow.pipeline,
             "task": step.node,
@@ -80,7 +84,7 @@ class LogicApps(Renderer[AzureBlobConfig, AzureFunctionConfig, AzureVMConfig, Da
                                 "-c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && "
                                 "mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && "
                                 f"python3 /opt/glacier/glacier_handler.py {flow.pipeline} {step.node} "
-                                "@{workflow().run.name} az://glacier-artifacts/runs"
+                                f"@{{workflow().run.name}} {STAGING}"
                             )
                         ],
                     },

@@ -34,6 +34,9 @@ class AzureRenderer(LogicApps):
     orchestrator: ClassVar[str] = (
         "an Azure Logic App (one workflow per pipeline; each action runs after its upstream)"
     )
+    ordering: ClassVar[str] = (
+        "Each task starts when its own inputs are ready (runAfter): independent branches run in parallel."
+    )
     providers: ClassVar[dict[str, tuple[str, str]]] = {
         "archive": ("hashicorp/archive", "~> 2.4"),
         "azurerm": ("hashicorp/azurerm", "~> 4.0"),
@@ -318,7 +321,8 @@ class AzureRenderer(LogicApps):
             Attr("storage_uses_managed_identity", True),
             Attr("https_only", True),
             Attr("public_network_access_enabled", False),
-            Attr("zip_deploy_file", ref("data.archive_file.code.output_path")),
+            # the v2 app `glacier terraform` builds; the remote build installs its pinned requirements.txt
+            Attr("zip_deploy_file", template("${path.module}/build/azure/function_app.zip")),
             Attr("key_vault_reference_identity_id", ref(f"azurerm_user_assigned_identity.{n}.id")),
             Attr(
                 "app_settings",
@@ -326,7 +330,12 @@ class AzureRenderer(LogicApps):
                     "AzureFunctionsJobHost__functionTimeout": f"00:{minutes:02d}:{seconds:02d}",
                     "AzureWebJobsStorage__clientId": ref(f"azurerm_user_assigned_identity.{n}.client_id"),
                     "AzureWebJobsStorage__credential": "managedidentity",
+                    "AZURE_STORAGE_ACCOUNT": ref("var.storage_account_name"),
+                    "AZURE_STORAGE_ACCOUNT_NAME": ref("var.storage_account_name"),
+                    "ENABLE_ORYX_BUILD": "true",
+                    "GLACIER_CLOUD": "azure",
                     "GLACIER_MEMORY_MB": str(cfg.memory),
+                    "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",
                 },
             ),
             Attr("tags", ref("var.tags")),

@@ -102,6 +102,19 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
                 Attr("source", ref("data.archive_file.code.output_path")),
             )
         )
+        if any(e.kind in ("local", "serverless") for e in self.plan.executors):
+            source = "${path.module}/build/gcp/source.zip"
+            items.append(
+                Block("resource", ("google_storage_bucket_object", "source")).add(
+                    Comment(
+                        "The Cloud Functions source `glacier terraform` builds: main.py, the modules,\n"
+                        "Glacier vendored and requirements.txt pinned to the exporting environment."
+                    ),
+                    Attr("name", Call("format", "code/source-%s.zip", Raw(f'filemd5("{source}")'))),
+                    Attr("bucket", ref("google_storage_bucket.glacier_artifacts.name")),
+                    Attr("source", template(source)),
+                )
+            )
         items.append(
             Block("resource", ("google_storage_bucket_object", "handler")).add(
                 Attr("name", "code/glacier_handler.py"),
@@ -217,7 +230,7 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
         build = fn.block("build_config").add(Attr("runtime", cfg.runtime), Attr("entry_point", "http"))
         build.block("source").block("storage_source").add(
             Attr("bucket", ref("google_storage_bucket.glacier_artifacts.name")),
-            Attr("object", ref("google_storage_bucket_object.code.name")),
+            Attr("object", ref("google_storage_bucket_object.source.name")),
         )
         fn.block("service_config").add(
             Attr("available_memory", f"{cfg.memory}M"),
@@ -227,6 +240,10 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
             Attr("service_account_email", ref(f"google_service_account.{ex.ident}.email")),
             Attr("ingress_settings", "ALLOW_INTERNAL_ONLY"),
             Attr("all_traffic_on_latest_revision", True),
+            Attr(
+                "environment_variables",
+                {"GLACIER_CLOUD": "gcp", "GOOGLE_CLOUD_PROJECT": ref("var.project_id")},
+            ),
         )
         return [fn]
 

@@ -36,6 +36,7 @@ class LocalBackend(Backend[LocalConfig]):
 
     scheme = "file"
     instant = True
+    stamps_use_fs = False
     bucket_pattern = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}"
     bucket_rule = "letters, digits, dots, hyphens and underscores (no slashes)"
     execution: ClassVar[dict[str, tuple[type[ExecutionConfig], ...]]] = {

@@ -158,8 +158,6 @@ def build_packages(
         target = out / "build" / plan.cloud
         target.mkdir(parents=True, exist_ok=True)
         artifacts = _builder(plan.cloud)(plan, wheels, target, out)
-    for stale in (out / "build" / plan.cloud).glob("*.tmp"):
-        stale.unlink()
     report = BuildReport(plan.cloud, pins, artifacts, notes, time.perf_counter() - started)
     (out / "build" / plan.cloud / "manifest.json").write_text(report.to_json() + "\n", encoding="utf-8")
     return report

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -156,7 +157,8 @@ def zip_tree(root: Path, archive: Path, *, prefix: str = "") -> str:
     """Zip ``root`` into ``archive`` (files under ``prefix``), deterministic: sorted names,
     fixed timestamps. Returns the archive's sha256."""
     archive.parent.mkdir(parents=True, exist_ok=True)
-    tmp = archive.with_suffix(archive.suffix + ".tmp")
+    # a name of its own: two builds of the same layer (two processes) must not share it
+    tmp = archive.with_name(f".{archive.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = path.relative_to(root).as_posix()

@@ -45,6 +45,20 @@ class _Identity:
     key: str
     secret: str
     statements: int
+    policy: dict[str, Any] = field(default_factory=dict)
+
+    def grants(self, action: str, resource: str) -> bool:
+        """Whether an Allow statement of the generated policy names ``action`` on ``resource``."""
+        from fnmatch import fnmatchcase
+
+        for st in self.policy.get("Statement", []):
+            if st.get("Effect") != "Allow":
+                continue
+            if any(fnmatchcase(action, a) for a in st.get("Action", [])) and any(
+                fnmatchcase(resource, r) for r in st.get("Resource", [])
+            ):
+                return True
+        return False
 
 
 @dataclass
@@ -111,6 +125,8 @@ class AwsRehearsal:
                     "(glacier terraform ... --out) before rehearsing"
                 )
             s3.upload_file(str(source), bucket, self.model.template(body["key"]))
+        for ident in self.model.of_type("aws_lambda_layer_version"):  # Lambda publishes layers at apply
+            self._layer(self.model.resolve(f"aws_lambda_layer_version.{ident}.arn"))
         iam = self._client("iam")
         for ident, body in self.model.of_type("aws_iam_role_policy").items():
             role = self.model.template(body["role"])
@@ -123,8 +139,9 @@ class AwsRehearsal:
                     iam.delete_access_key(UserName=user, AccessKeyId=old["AccessKeyId"])
             iam.put_user_policy(UserName=user, PolicyName="glacier", PolicyDocument=doc)
             key = iam.create_access_key(UserName=user)["AccessKey"]
+            policy = json.loads(doc)
             self.identities[ident] = _Identity(
-                role, user, key["AccessKeyId"], key["SecretAccessKey"], len(json.loads(doc)["Statement"])
+                role, user, key["AccessKeyId"], key["SecretAccessKey"], len(policy["Statement"]), policy
             )
 
     # -- packages ----------------------------------------------------------------------
@@ -197,10 +214,9 @@ class AwsRehearsal:
         ident, body = found[0]
         identity = self._identity_of(body["role"], f"aws_lambda_function.{ident}")
         code = self._unzip(Path(self.model.template(body["filename"])))
-        layers = self.model._value(body.get("layers", []))
-        paths = [code] + [
-            self._layer(a) / "python" for a in (layers if isinstance(layers, list) else [layers])
-        ]
+        raw = body.get("layers", [])
+        layers = self.model.references(raw) if isinstance(raw, str) else self.model._value(raw)
+        paths = [code] + [self._layer(a) / "python" for a in layers]
         env = self._runtime_env(identity)
         for block in body.get("environment", []):
             env.update({k: str(self.model.template(v)) for k, v in block.get("variables", {}).items()})
@@ -275,7 +291,8 @@ class AwsRehearsal:
                 with zipfile.ZipFile(here(words[4])) as zf:
                     zf.extractall(here(words[5]))
             elif words and re.fullmatch(r"python3(\.\d+)?", words[0]) and words[1].endswith(".py"):
-                paths = [here(p) for p in assigns.get("PYTHONPATH", "").split(":") if p]
+                paths = [here(p) for p in assigns.pop("PYTHONPATH", "").split(":") if p]
+                env.update(assigns)
                 script_path = here(words[1])
                 return run_script(
                     [script_path.parent, *paths], script_path, words[2:], env, cwd=root, timeout=3600.0
@@ -297,6 +314,18 @@ class AwsRehearsal:
             else:
                 result.status = "failed"
                 result.error = f"{outcome.error_type}: {outcome.message}".strip()
+                denied = _denied_action(outcome.message)
+                if denied:
+                    action, _, resource = denied.partition(" on ")
+                    verdict = (
+                        "is denied although the generated policy seems to grant it"
+                        if identity.grants(action, resource)
+                        else "is not granted by the generated policy"
+                    )
+                    result.error = (
+                        f"AccessDenied: {denied} {verdict} of role {identity.role} "
+                        f"({outcome.error_type}: {outcome.message.split(';')[0]})"
+                    )
         if not outcome.ok:
             raise TaskFailure(outcome.error_type or "States.TaskFailed", outcome.message)
 
@@ -311,6 +340,26 @@ class AwsRehearsal:
         execution = Execution(definition, self.invoke, name=run_id)
         execution.run({})
         return execution
+
+
+_VERBS = {
+    "write": "s3:PutObject",
+    "read": "s3:GetObject",
+    "list": "s3:ListBucket",
+    "delete": "s3:DeleteObject",
+}
+
+
+def _denied_action(message: str) -> str | None:
+    """``s3:PutObject on arn:aws:s3:::b/k`` from a Glacier storage error that says access denied."""
+    if "access denied" not in message.lower() and "accessdenied" not in message.lower():
+        return None
+    m = re.search(r"cannot (write|read|list|delete) s3://([^\s:]+)", message)
+    if not m:
+        return "an S3 action"
+    bucket, _, key = m.group(2).partition("/")
+    resource = f"arn:aws:s3:::{bucket}" if m.group(1) == "list" else f"arn:aws:s3:::{bucket}/{key}"
+    return f"{_VERBS[m.group(1)]} on {resource}"
 
 
 def endpoint_env() -> dict[str, str]:

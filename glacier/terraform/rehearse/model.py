@@ -133,6 +133,8 @@ class TerraformModel:
             "aws_sfn_state_machine": "name",
             "aws_emr_cluster": "name",
             "aws_lambda_layer_version": "layer_name",
+            "aws_cloudwatch_event_connection": "name",
+            "aws_iam_instance_profile": "name",
         }
         label = self.template(body[named[type_]]) if type_ in named and named[type_] in body else name
         if type_ == "aws_s3_bucket":
@@ -145,7 +147,12 @@ class TerraformModel:
             "aws_kms_key": f"arn:aws:kms:{region}:{acct}:key/00000000-rehearsal",
             "aws_sfn_state_machine": f"arn:aws:states:{region}:{acct}:stateMachine:{label}",
             "aws_lambda_layer_version": f"arn:aws:lambda:{region}:{acct}:layer:{label}:1",
+            "aws_emr_cluster": f"arn:aws:elasticmapreduce:{region}:{acct}:cluster/j-{name.upper()}",
+            "aws_cloudwatch_event_connection": f"arn:aws:events:{region}:{acct}:connection/{label}/0000",
+            "aws_iam_instance_profile": f"arn:aws:iam::{acct}:instance-profile/{label}",
         }
+        if attr == "secret_arn" and type_ == "aws_cloudwatch_event_connection":
+            return f"arn:aws:secretsmanager:{region}:{acct}:secret:events!connection/{label}-0000"
         if attr == "arn" and type_ in arns:
             return arns[type_]
         digest = hashlib.sha256(f"{type_}.{name}".encode()).hexdigest()[:17]
@@ -156,6 +163,14 @@ class TerraformModel:
         if attr in ("id", "name") and type_ in named:
             return label
         return f"{type_}.{name}.{attr}"
+
+    def references(self, text: str) -> list[Any]:
+        """Every reference in an expression (``concat([a.b.arn], var.x)``), resolved, lists flattened."""
+        out: list[Any] = []
+        for m in REFERENCE.finditer(text):
+            value = self.resolve(m.group(0))
+            out.extend(value if isinstance(value, list) else [value])
+        return out
 
     def template(self, text: str) -> Any:
         """A string with ``${...}`` interpolations resolved (a lone ``${ref}`` keeps its type)."""

@@ -36,6 +36,7 @@ class Rehearsal:
     failure: str | None = None
     evaluated_by: str = ""
     seconds: float = 0.0
+    apply_seconds: float = 0.0
     local_seconds: float = 0.0
     waited: float = 0.0
 
@@ -67,8 +68,9 @@ class Rehearsal:
         for what, equal, detail in self.outputs:
             lines.append(f"output {what}: {'equal to run(mode=local)' if equal else 'DIFFERS: ' + detail}")
         lines.append(
-            f"definition rendered by {self.evaluated_by}; rehearsal {self.seconds:.1f} s "
-            f"(local run {self.local_seconds:.2f} s); waits skipped: {self.waited:.0f} s"
+            f"definition rendered by {self.evaluated_by}; data plane applied in {self.apply_seconds:.1f} s, "
+            f"states executed in {self.seconds:.1f} s (local run {self.local_seconds:.2f} s); "
+            f"waits counted, not slept: {self.waited:.0f} s"
         )
         lines.append("rehearsal passed" if self.passed else f"rehearsal failed: {self.failure}")
         return "\n".join(lines)

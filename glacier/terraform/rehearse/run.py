@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 import time
+import types
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ from glacier.terraform.rehearse.asl import ExecutionFailed
 from glacier.terraform.rehearse.model import RehearsalError
 from glacier.terraform.rehearse.report import Rehearsal, TaskResult, frames_equal
 
-__all__ = ["rehearse"]
+__all__ = ["rehearse", "rehearse_folder"]
 
 
 def _renderer_definition(plan: Any, flow: Any) -> Any:
@@ -55,8 +58,30 @@ def rehearse(
     from glacier.terraform.plan import build_plan, pipelines_of
 
     say = log or (lambda _line: None)
-    pipelines = pipelines_of(target)
     plan = build_plan(target, cloud=cloud)
+    _check(plan)
+    with tempfile.TemporaryDirectory(prefix="glacier-rehearse-") as tmp:
+        folder = Path(out) if out is not None else Path(tmp) / "terraform"
+        export(target, folder, cloud=cloud)
+        say(f"exported the Terraform to {folder}")
+        report = build_packages(plan, folder, wheelhouse=wheelhouse)
+        say(report.summary())
+        return _rehearse_aws(plan, pipelines_of(target), folder, Path(tmp), say)
+
+
+def rehearse_folder(
+    target: Any, out: str | Path, *, cloud: str | None = None, log: Callable[[str], None] | None = None
+) -> Rehearsal:
+    """Rehearse the Terraform folder ``out`` as it is (exported and built before, perhaps edited)."""
+    from glacier.terraform.plan import build_plan, pipelines_of
+
+    plan = build_plan(target, cloud=cloud)
+    _check(plan)
+    with tempfile.TemporaryDirectory(prefix="glacier-rehearse-") as tmp:
+        return _rehearse_aws(plan, pipelines_of(target), Path(out), Path(tmp), log or (lambda _line: None))
+
+
+def _check(plan: Any) -> None:
     if plan.cloud != "aws":
         raise RehearsalError(
             f"rehearsing a {plan.cloud} deployment is not built yet: only --cloud aws runs "
@@ -67,13 +92,6 @@ def rehearse(
             "the pipeline has no module file (defined in a notebook?): export it as a module "
             "(%glacier export module PATH), import the pipeline from it and rehearse that"
         )
-    with tempfile.TemporaryDirectory(prefix="glacier-rehearse-") as tmp:
-        folder = Path(out) if out is not None else Path(tmp) / "terraform"
-        export(target, folder, cloud=cloud)
-        say(f"exported the Terraform to {folder}")
-        report = build_packages(plan, folder, wheelhouse=wheelhouse)
-        say(report.summary())
-        return _rehearse_aws(plan, pipelines, folder, Path(tmp), say)
 
 
 def _rehearse_aws(
@@ -84,6 +102,7 @@ def _rehearse_aws(
     started = time.perf_counter()
     aws = AwsRehearsal(folder, endpoint_env(), work)
     aws.apply()
+    applied = time.perf_counter()
     say(f"applied the data plane: {len(aws.identities)} task identities with their generated policies")
     result = Rehearsal(pipeline=", ".join(f.pipeline for f in plan.flows), cloud="aws")
     runs: dict[str, str] = {}
@@ -103,10 +122,52 @@ def _rehearse_aws(
             result.tasks.append(aws.results.get(step.ident) or TaskResult(task=step.node, where="-"))
         if result.failure:
             break
-    result.seconds = time.perf_counter() - started
+    result.apply_seconds = applied - started
+    result.seconds = time.perf_counter() - applied
     if result.failure is None:
-        _compare(result, pipelines, aws, runs)
+        if any(_cloud_of(p) != plan.cloud for p in pipelines):  # re-targeted: compare as deployed
+            with _deployed_env(plan.cloud):
+                _compare(result, _as_deployed(pipelines, plan.modules), aws, runs)
+        else:
+            _compare(result, pipelines, aws, runs)
     return result
+
+
+def _cloud_of(pipe: Any) -> str:
+    clouds = {n.task.executor.provider.cloud for n in pipe.graph.nodes.values()}
+    clouds |= {b.provider.cloud for b in pipe.graph.buckets}
+    clouds.discard("local") if len(clouds) > 1 else None
+    return clouds.pop() if len(clouds) == 1 else "mixed"
+
+
+@contextlib.contextmanager
+def _deployed_env(cloud: str) -> Iterator[None]:
+    from glacier.provider import DEPLOYED_CLOUD
+
+    before = os.environ.get(DEPLOYED_CLOUD)
+    os.environ[DEPLOYED_CLOUD] = cloud
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(DEPLOYED_CLOUD, None)
+        else:
+            os.environ[DEPLOYED_CLOUD] = before
+
+
+def _as_deployed(pipelines: list[Any], modules: dict[str, str]) -> list[Any]:
+    """The pipelines as a deployed task builds them: their modules executed afresh (under
+    private names) while ``GLACIER_CLOUD`` names the target cloud, so every provider, bucket
+    and executor is the target cloud's, as in the cloud."""
+    from glacier import Pipeline
+
+    found: dict[str, Any] = {}
+    for name, source in modules.items():
+        module = types.ModuleType(f"_glacier_rehearsal_{name}")
+        module.__file__ = f"<rehearsal of {name}>"
+        exec(compile(source, f"<{name}.py as deployed>", "exec"), module.__dict__)
+        found.update({v.name: v for v in vars(module).values() if isinstance(v, Pipeline)})
+    return [found[p.name] for p in pipelines]
 
 
 def _staged(aws: Any, run_id: str, node: str) -> Any:

@@ -2,13 +2,15 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: AWS Step Functions (one state machine per pipeline).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# It runs the tasks level by level: the tasks of one level run in parallel, and a level
+# starts when the whole previous level has finished (a branch can wait for an unrelated task).
 #
 # Tasks bound to provider.local() run in a Lambda function generated for their executor
 # (the 'local' runner: 1024 MB, 900 s), with the same least-privilege role as any function.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "aws" {
   region = var.region
@@ -324,6 +326,25 @@ resource "aws_s3_bucket_notification" "glacier_artifacts" {
   eventbridge = true
 }
 
+resource "aws_s3_object" "layer" {
+  # Glacier and every pinned dependency, built by `glacier terraform` for the runtime
+  # (manylinux wheels); over 50 MB zipped, so Lambda publishes it from S3.
+  bucket      = aws_s3_bucket.glacier_artifacts.id
+  key         = "code/layer.zip"
+  source      = "${path.module}/build/aws/layer.zip"
+  source_hash = filemd5("${path.module}/build/aws/layer.zip")
+}
+
+resource "aws_lambda_layer_version" "glacier" {
+  layer_name               = "${var.name_prefix}-deps"
+  description              = "Glacier and the pipeline's pinned dependencies"
+  s3_bucket                = aws_s3_bucket.glacier_artifacts.id
+  s3_key                   = aws_s3_object.layer.key
+  source_code_hash         = filebase64sha256("${path.module}/build/aws/layer.zip")
+  compatible_runtimes      = ["python3.11"]
+  compatible_architectures = ["x86_64"]
+}
+
 resource "aws_s3_object" "code" {
   bucket      = aws_s3_bucket.glacier_artifacts.id
   key         = "code/code.zip"
@@ -419,6 +440,12 @@ data "aws_iam_policy_document" "local" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.local_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "local" {
@@ -461,6 +488,7 @@ resource "aws_cloudwatch_log_group" "local" {
   name              = "/aws/lambda/${var.name_prefix}-local"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.glacier.arn
+  depends_on        = [aws_kms_key_policy.glacier]
 }
 
 resource "aws_sqs_queue" "local_dlq" {
@@ -480,9 +508,15 @@ resource "aws_lambda_function" "local" {
   timeout                        = 900
   filename                       = data.archive_file.code.output_path
   source_code_hash               = data.archive_file.code.output_base64sha256
-  layers                         = var.lambda_layer_arns
+  layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -544,6 +578,12 @@ data "aws_iam_policy_document" "fn" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.fn_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "fn" {
@@ -571,6 +611,7 @@ resource "aws_cloudwatch_log_group" "fn" {
   name              = "/aws/lambda/${var.name_prefix}-fn"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.glacier.arn
+  depends_on        = [aws_kms_key_policy.glacier]
 }
 
 resource "aws_sqs_queue" "fn_dlq" {
@@ -590,9 +631,15 @@ resource "aws_lambda_function" "fn" {
   timeout                        = 600
   filename                       = data.archive_file.code.output_path
   source_code_hash               = data.archive_file.code.output_base64sha256
-  layers                         = var.lambda_layer_arns
+  layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -695,6 +742,8 @@ resource "aws_instance" "box" {
   associate_public_ip_address = false
   monitoring                  = true
   ebs_optimized               = true
+  user_data                   = "#!/bin/bash\nset -e\ndnf install -y python3.11\n"
+  user_data_replace_on_change = true
   metadata_options {
     http_endpoint = "enabled"
     http_tokens   = "required"
@@ -773,6 +822,21 @@ resource "aws_iam_role_policy_attachment" "spark_service" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"
 }
 
+data "aws_iam_policy_document" "spark_service" {
+  statement {
+    sid       = "PassInstanceRole"
+    effect    = "Allow"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.spark.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "spark_service" {
+  name   = "glacier-pass-instance-role"
+  role   = aws_iam_role.spark_service.id
+  policy = data.aws_iam_policy_document.spark_service.json
+}
+
 resource "aws_emr_security_configuration" "spark" {
   name = "${var.name_prefix}-spark"
   configuration = jsonencode({
@@ -805,6 +869,9 @@ resource "aws_security_group" "spark_master" {
   description            = "EMR master nodes of executor spark; EMR manages the rules"
   vpc_id                 = var.vpc_id
   revoke_rules_on_delete = true
+  tags = {
+    for-use-with-amazon-emr-managed-policies = "true"
+  }
 }
 
 resource "aws_security_group" "spark_core" {
@@ -812,6 +879,9 @@ resource "aws_security_group" "spark_core" {
   description            = "EMR core nodes of executor spark; EMR manages the rules"
   vpc_id                 = var.vpc_id
   revoke_rules_on_delete = true
+  tags = {
+    for-use-with-amazon-emr-managed-policies = "true"
+  }
 }
 
 resource "aws_emr_cluster" "spark" {
@@ -823,6 +893,9 @@ resource "aws_emr_cluster" "spark" {
   log_uri                           = "s3://${aws_s3_bucket.glacier_artifacts.bucket}/emr-logs/"
   keep_job_flow_alive_when_no_steps = true
   termination_protection            = false
+  tags = {
+    for-use-with-amazon-emr-managed-policies = "true"
+  }
   ec2_attributes {
     subnet_id                         = var.subnet_ids[0]
     instance_profile                  = aws_iam_instance_profile.spark.arn
@@ -1000,17 +1073,15 @@ data "aws_iam_policy_document" "every_kind_orchestrator" {
     effect  = "Allow"
     actions = ["ssm:SendCommand"]
     resources = [
-      "arn:${data.aws_partition.current.partition}:ssm:${var.region}::document/AWS-RunShellScript",
+      "arn:${data.aws_partition.current.partition}:ssm:${var.region}:*:document/AWS-RunShellScript",
       "arn:${data.aws_partition.current.partition}:ec2:${var.region}:${data.aws_caller_identity.current.account_id}:instance/${aws_instance.box.id}",
     ]
   }
   statement {
-    sid     = "ReadCommands"
-    effect  = "Allow"
-    actions = ["ssm:GetCommandInvocation"]
-    resources = [
-      "arn:${data.aws_partition.current.partition}:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:*",
-    ]
+    sid       = "ReadCommands"
+    effect    = "Allow"
+    actions   = ["ssm:GetCommandInvocation"]
+    resources = ["*"]
   }
   statement {
     sid     = "CallDatabricks"
@@ -1091,7 +1162,7 @@ resource "aws_sfn_state_machine" "every_kind" {
             ErrorEquals     = ["States.TaskFailed"]
             MaxAttempts     = 2
             IntervalSeconds = 2
-            BackoffRate     = 2
+            BackoffRate     = 2.0
           },
         ]
         Next = "enrich"
@@ -1103,7 +1174,7 @@ resource "aws_sfn_state_machine" "every_kind" {
           DocumentName = "AWS-RunShellScript"
           InstanceIds  = [aws_instance.box.id]
           Parameters = {
-            "commands.$" = "States.Array(States.Format('mkdir -p /opt/glacier && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich {} s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs', $$.Execution.Name))"
+            "commands.$" = "States.Array(States.Format('mkdir -p /opt/glacier/layer && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/code.zip /tmp/glacier-code.zip && aws s3 cp s3://${aws_s3_bucket.glacier_artifacts.bucket}/code/layer.zip /tmp/glacier-layer.zip && python3.11 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3.11 -m zipfile -e /tmp/glacier-layer.zip /opt/glacier/layer && GLACIER_CLOUD=aws AWS_DEFAULT_REGION=${var.region} PYTHONPATH=/opt/glacier/layer/python python3.11 /opt/glacier/glacier_handler.py every_kind enrich {} s3://${aws_s3_bucket.glacier_artifacts.bucket}/runs', $$.Execution.Name))"
           }
         }
         ResultSelector = {

@@ -48,7 +48,7 @@ variable "log_retention_days" {
 }
 
 variable "lambda_layer_arns" {
-  description = "Layers providing glacier-pipelines and polars to functions."
+  description = "Extra layers for the functions (the generated layer holds Glacier and every pinned dependency)."
   type        = list(string)
   default     = []
 }

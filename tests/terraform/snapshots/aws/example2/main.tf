@@ -2,13 +2,15 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: AWS Step Functions (one state machine per pipeline).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# It runs the tasks level by level: the tasks of one level run in parallel, and a level
+# starts when the whole previous level has finished (a branch can wait for an unrelated task).
 #
 # Tasks bound to provider.local() run in a Lambda function generated for their executor
 # (the 'local' runner: 1024 MB, 900 s), with the same least-privilege role as any function.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "aws" {
   region = var.region
@@ -206,6 +208,25 @@ resource "aws_s3_bucket_notification" "glacier_artifacts" {
   eventbridge = true
 }
 
+resource "aws_s3_object" "layer" {
+  # Glacier and every pinned dependency, built by `glacier terraform` for the runtime
+  # (manylinux wheels); over 50 MB zipped, so Lambda publishes it from S3.
+  bucket      = aws_s3_bucket.glacier_artifacts.id
+  key         = "code/layer.zip"
+  source      = "${path.module}/build/aws/layer.zip"
+  source_hash = filemd5("${path.module}/build/aws/layer.zip")
+}
+
+resource "aws_lambda_layer_version" "glacier" {
+  layer_name               = "${var.name_prefix}-deps"
+  description              = "Glacier and the pipeline's pinned dependencies"
+  s3_bucket                = aws_s3_bucket.glacier_artifacts.id
+  s3_key                   = aws_s3_object.layer.key
+  source_code_hash         = filebase64sha256("${path.module}/build/aws/layer.zip")
+  compatible_runtimes      = ["python3.11"]
+  compatible_architectures = ["x86_64"]
+}
+
 resource "aws_s3_object" "code" {
   bucket      = aws_s3_bucket.glacier_artifacts.id
   key         = "code/code.zip"
@@ -272,6 +293,12 @@ data "aws_iam_policy_document" "local" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.local_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "local" {
@@ -314,6 +341,7 @@ resource "aws_cloudwatch_log_group" "local" {
   name              = "/aws/lambda/${var.name_prefix}-local"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.glacier.arn
+  depends_on        = [aws_kms_key_policy.glacier]
 }
 
 resource "aws_sqs_queue" "local_dlq" {
@@ -333,9 +361,15 @@ resource "aws_lambda_function" "local" {
   timeout                        = 900
   filename                       = data.archive_file.code.output_path
   source_code_hash               = data.archive_file.code.output_base64sha256
-  layers                         = var.lambda_layer_arns
+  layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }
@@ -391,6 +425,12 @@ data "aws_iam_policy_document" "lambda" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.lambda_dlq.arn]
   }
+  statement {
+    sid       = "DecryptEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.glacier.arn]
+  }
 }
 
 resource "aws_iam_role" "lambda" {
@@ -418,6 +458,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
   name              = "/aws/lambda/${var.name_prefix}-lambda"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.glacier.arn
+  depends_on        = [aws_kms_key_policy.glacier]
 }
 
 resource "aws_sqs_queue" "lambda_dlq" {
@@ -437,9 +478,15 @@ resource "aws_lambda_function" "lambda" {
   timeout                        = 300
   filename                       = data.archive_file.code.output_path
   source_code_hash               = data.archive_file.code.output_base64sha256
-  layers                         = var.lambda_layer_arns
+  layers                         = concat([aws_lambda_layer_version.glacier.arn], var.lambda_layer_arns)
   reserved_concurrent_executions = var.function_concurrency
   code_signing_config_arn        = aws_lambda_code_signing_config.glacier.arn
+  kms_key_arn                    = aws_kms_key.glacier.arn
+  environment {
+    variables = {
+      GLACIER_CLOUD = "aws"
+    }
+  }
   ephemeral_storage {
     size = 512
   }

@@ -2,13 +2,14 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: an Azure Logic App (one workflow per pipeline; each action runs after its upstream).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# Each task starts when its own inputs are ready (runAfter): independent branches run in parallel.
 #
 # Tasks bound to provider.local() run in an Azure Function (Linux) generated for their
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "azurerm" {
   subscription_id     = var.subscription_id
@@ -232,13 +233,18 @@ resource "azurerm_linux_function_app" "local" {
   storage_uses_managed_identity   = true
   https_only                      = true
   public_network_access_enabled   = false
-  zip_deploy_file                 = data.archive_file.code.output_path
+  zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.local.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
+    ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
+    SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
   tags = var.tags
   identity {
@@ -301,13 +307,18 @@ resource "azurerm_linux_function_app" "fn" {
   storage_uses_managed_identity   = true
   https_only                      = true
   public_network_access_enabled   = false
-  zip_deploy_file                 = data.archive_file.code.output_path
+  zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.fn.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.fn.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
+    ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
+    SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
   tags = var.tags
   identity {
@@ -626,7 +637,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_load" {
         pipeline = "every_kind"
         task     = "load"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"
@@ -650,7 +661,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_clean" {
         pipeline = "every_kind"
         task     = "clean"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type     = "exponential"
@@ -676,7 +687,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_enrich" {
       body = {
         commandId = "RunShellScript"
         script = [
-          "az login --identity --client-id ${azurerm_user_assigned_identity.box.client_id} && az storage blob download --auth-mode login --account-name ${var.storage_account_name} -c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} az://glacier-artifacts/runs",
+          "az login --identity --client-id ${azurerm_user_assigned_identity.box.client_id} && az storage blob download --auth-mode login --account-name ${var.storage_account_name} -c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs",
         ]
       }
       authentication = {
@@ -712,7 +723,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_aggregate" {
               pipeline = "every_kind"
               task     = "aggregate"
               run      = "@{workflow().run.name}"
-              staging  = "az://glacier-artifacts/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -812,7 +823,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_score" {
               pipeline = "every_kind"
               task     = "score"
               run      = "@{workflow().run.name}"
-              staging  = "az://glacier-artifacts/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -909,7 +920,7 @@ resource "azurerm_logic_app_action_custom" "every_kind_publish" {
         pipeline = "every_kind"
         task     = "publish"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"

@@ -2,13 +2,14 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: an Azure Logic App (one workflow per pipeline; each action runs after its upstream).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# Each task starts when its own inputs are ready (runAfter): independent branches run in parallel.
 #
 # Tasks bound to provider.local() run in an Azure Function (Linux) generated for their
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "azurerm" {
   subscription_id     = var.subscription_id
@@ -192,13 +193,18 @@ resource "azurerm_linux_function_app" "local" {
   storage_uses_managed_identity   = true
   https_only                      = true
   public_network_access_enabled   = false
-  zip_deploy_file                 = data.archive_file.code.output_path
+  zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.local.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
+    ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
+    SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
   tags = var.tags
   identity {
@@ -261,13 +267,18 @@ resource "azurerm_linux_function_app" "lambda" {
   storage_uses_managed_identity   = true
   https_only                      = true
   public_network_access_enabled   = false
-  zip_deploy_file                 = data.archive_file.code.output_path
+  zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.lambda.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:05:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.lambda.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
+    AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
+    ENABLE_ORYX_BUILD                      = "true"
+    GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
+    SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
   }
   tags = var.tags
   identity {
@@ -421,7 +432,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_extract" {
         pipeline = "ml_inference"
         task     = "extract"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"
@@ -445,7 +456,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_clean" {
         pipeline = "ml_inference"
         task     = "clean"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"
@@ -475,7 +486,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_ml_predict" {
               pipeline = "ml_inference"
               task     = "ml_predict"
               run      = "@{workflow().run.name}"
-              staging  = "az://glacier-artifacts/runs"
+              staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
             }
           }
           authentication = {
@@ -572,7 +583,7 @@ resource "azurerm_logic_app_action_custom" "ml_inference_save" {
         pipeline = "ml_inference"
         task     = "save"
         run      = "@{workflow().run.name}"
-        staging  = "az://glacier-artifacts/runs"
+        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
       }
       retryPolicy = {
         type = "none"

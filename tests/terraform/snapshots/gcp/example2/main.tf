@@ -2,13 +2,15 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: Google Cloud Workflows (one workflow per pipeline).
-# It runs the tasks in graph order, in parallel where the graph allows.
+# It runs the tasks level by level: the tasks of one level run in parallel, and a level
+# starts when the whole previous level has finished (a branch can wait for an unrelated task).
 #
 # Tasks bound to provider.local() run in a Cloud Function (2nd gen) generated for their
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
 #
 # Code: src/ holds the pipeline module(s) and glacier_handler.py, the entry point every
-# deployed task runs; the function packages need glacier-pipelines and polars (see docs/terraform.md).
+# deployed task runs. `glacier terraform` builds the packages under build/: Glacier and every
+# dependency pinned to the exporting environment, resolved for the runtime (docs/terraform.md).
 
 provider "google" {
   project        = var.project_id
@@ -79,6 +81,14 @@ resource "google_storage_bucket_object" "code" {
   source = data.archive_file.code.output_path
 }
 
+resource "google_storage_bucket_object" "source" {
+  # The Cloud Functions source `glacier terraform` builds: main.py, the modules,
+  # Glacier vendored and requirements.txt pinned to the exporting environment.
+  name   = format("code/source-%s.zip", filemd5("${path.module}/build/gcp/source.zip"))
+  bucket = google_storage_bucket.glacier_artifacts.name
+  source = "${path.module}/build/gcp/source.zip"
+}
+
 resource "google_storage_bucket_object" "handler" {
   name   = "code/glacier_handler.py"
   bucket = google_storage_bucket.glacier_artifacts.name
@@ -142,7 +152,7 @@ resource "google_cloudfunctions2_function" "local" {
     source {
       storage_source {
         bucket = google_storage_bucket.glacier_artifacts.name
-        object = google_storage_bucket_object.code.name
+        object = google_storage_bucket_object.source.name
       }
     }
   }
@@ -154,6 +164,10 @@ resource "google_cloudfunctions2_function" "local" {
     service_account_email          = google_service_account.local.email
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
+    environment_variables = {
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
+    }
   }
 }
 
@@ -192,7 +206,7 @@ resource "google_cloudfunctions2_function" "lambda" {
     source {
       storage_source {
         bucket = google_storage_bucket.glacier_artifacts.name
-        object = google_storage_bucket_object.code.name
+        object = google_storage_bucket_object.source.name
       }
     }
   }
@@ -204,6 +218,10 @@ resource "google_cloudfunctions2_function" "lambda" {
     service_account_email          = google_service_account.lambda.email
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
+    environment_variables = {
+      GLACIER_CLOUD        = "gcp"
+      GOOGLE_CLOUD_PROJECT = var.project_id
+    }
   }
 }
 
