@@ -30,6 +30,9 @@ class Provider(Displayable):
     ----------
     config : LocalConfig | AwsConfig | GcpConfig | AzureConfig, optional
         Decides where data lives and where code runs. ``None`` means ``LocalConfig()``.
+        A deployed task on another cloud (``GLACIER_CLOUD``, set by the generated Terraform)
+        uses that cloud's config instead, and its buckets' and executors' configs as the
+        export translated them.
 
     Examples
     --------
@@ -66,8 +69,10 @@ class Provider(Displayable):
         """A storage resource: ``path`` inside ``bucket`` (a file, glob or folder)."""
         from glacier.resources.bucket import Bucket
 
-        if self.source_config is not None and config is not None and config.cloud != self.cloud:
-            config = None  # the source cloud's storage options: the Terraform translated them
+        if self.source_config is not None and config is not None:
+            from glacier.clouds.deployed import storage_config
+
+            config = storage_config(config, self.cloud, f"bucket {bucket!r}")  # as the export translated it
         resource = Bucket(self, bucket, path, config=config)
         self._buckets = [b for b in self._buckets if b.name != resource.name]
         self._buckets.append(resource)
@@ -93,20 +98,28 @@ class Provider(Displayable):
     def _executor(self, kind: str, config: Any, name: str | None) -> Executor:
         from glacier.resources.executor import Executor
 
-        if (
-            self.source_config is not None
-            and config is not None
-            and getattr(config, "cloud", None)
-            not in (
-                None,
-                "",
-                self.cloud,
+        if self.source_config is not None:  # deployed elsewhere: the config as the export translated it
+            from glacier.clouds.deployed import execution_config
+
+            source = self.source_config
+            written = config if kind == "local" else get_backend(source).check_execution_config(kind, config)
+            name = self._name(kind, written, name)  # named as where the module was written
+            config, known = execution_config(kind, config, self.cloud, source.cloud, f"executor {name!r}")
+            checked = (
+                config if not known or kind == "local" else self._backend.check_execution_config(kind, config)
             )
-        ):
-            config = None  # a deployed task runs in the handler: the executor's own config is the Terraform's
-        checked = config if kind == "local" else self._backend.check_execution_config(kind, config)
+        else:
+            checked = config if kind == "local" else self._backend.check_execution_config(kind, config)
+            name = self._name(kind, checked, name)
+        executor = Executor(self, kind, checked, name)
+        self._executors = [e for e in self._executors if e.name != name]
+        self._executors.append(executor)
+        return executor
+
+    def _name(self, kind: str, config: Any, name: str | None) -> str:
+        """``name``, checked, or a free one made from the config's type (``lambda_2``)."""
         if name is None:
-            base = kind if checked is None else _snake(type(checked).__name__.removesuffix("Config"))
+            base = kind if config is None else _snake(type(config).__name__.removesuffix("Config"))
             taken = {e.name for e in self._executors}
             name, n = base, 1
             while name in taken:
@@ -114,10 +127,7 @@ class Provider(Displayable):
                 name = f"{base}_{n}"
         elif not name.isidentifier():
             raise ConfigError(f"executor name {name!r} must be a Python identifier, for example 'etl_lambda'")
-        executor = Executor(self, kind, checked, name)
-        self._executors = [e for e in self._executors if e.name != name]
-        self._executors.append(executor)
-        return executor
+        return name
 
     # -- introspection ---------------------------------------------------------------
     @property

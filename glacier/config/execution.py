@@ -134,7 +134,8 @@ class ComputeEngineConfig(VMConfig):
 
 
 class AzureVMConfig(VMConfig):
-    """An Azure Linux virtual machine."""
+    """An Azure Linux virtual machine. The default image, Debian 12, runs Python 3.11: the
+    Python the deployment packages are built for (the VM checks it before running a task)."""
 
     cloud: ClassVar[str] = "azure"
     service: ClassVar[str] = "Azure Virtual Machines"
@@ -147,9 +148,9 @@ class AzureVMConfig(VMConfig):
         matching(
             r"[^:\s]+:[^:\s]+:[^:\s]+:[^:\s]+",
             "image (publisher:offer:sku:version)",
-            "Canonical:ubuntu-24_04-lts:server:latest",
+            "Debian:debian-12:12-gen2:latest",
         ),
-    ] = "Canonical:ubuntu-24_04-lts:server:latest"
+    ] = "Debian:debian-12:12-gen2:latest"
     disk_size_gb: int = Field(30, ge=30, le=4095)
 
 

@@ -19,7 +19,7 @@ from glacier.terraform.hcl import Attr, Block, Comment, Raw, render_file, templa
 from glacier.terraform.naming import slug
 from glacier.terraform.plan import WIRED, BucketSpec, ExecutorSpec, Flow, Plan
 
-__all__ = ["Renderer", "variable", "output", "ref", "prefixed", "requirements"]
+__all__ = ["Renderer", "variable", "output", "ref", "prefixed", "requirements", "glacier_wheel_name"]
 
 S = TypeVar("S", bound=StorageConfig)
 F = TypeVar("F", bound=ExecutionConfig)
@@ -53,6 +53,15 @@ def variable(
 
 def output(name: str, value: Any, description: str) -> Block:
     return Block("output", (name,)).add(Attr("description", description), Attr("value", value))
+
+
+def glacier_wheel_name() -> str:
+    """The file name of Glacier's own wheel, as ``glacier terraform`` puts it under ``build/<cloud>/``."""
+    from packaging.version import Version
+
+    import glacier
+
+    return f"glacier_pipelines-{Version(glacier.__version__)}-py3-none-any.whl"
 
 
 def requirements(cloud: str, modules: dict[str, str]) -> str:
@@ -244,6 +253,7 @@ class Renderer(Generic[S, F, V, K]):
             Attr("python_file", template(f"${{databricks_workspace_file.{ex.ident}_0.path}}")),
             Attr("parameters", [f"{{{{job.parameters.{p}}}}}" for p in TASK_PARAMETERS]),
         )
+        task.add(*self.databricks_libraries(ex))
         if cfg.cluster_id is None:
             node = job.block("job_cluster").attr("job_cluster_key", "glacier").block("new_cluster")
             node.add(
@@ -258,15 +268,40 @@ class Renderer(Generic[S, F, V, K]):
         return [*items, *self.databricks_after(ex)]
 
     def databricks_files(self, ex: ExecutorSpec) -> list[Block]:
-        """Workspace files: the entry point first (the job runs it), then the pipeline modules."""
-        files = ["glacier_handler.py", *(f"{m}.py" for m in self.plan.modules)]
-        return [
+        """Workspace files: the entry point first (the job runs it), then the pipeline modules,
+        then Glacier's wheel (``glacier terraform`` builds it under ``build/<cloud>/``)."""
+        files = [f"src/{f}" for f in ["glacier_handler.py", *(f"{m}.py" for m in self.plan.modules)]]
+        blocks = [
             Block("resource", ("databricks_workspace_file", f"{ex.ident}_{i}")).add(
-                Attr("source", template(f"${{path.module}}/src/{f}")),
-                Attr("path", template(f"/Shared/glacier/${{var.name_prefix}}/{f}")),
+                Attr("source", template(f"${{path.module}}/{f}")),
+                Attr("path", template(f"/Shared/glacier/${{var.name_prefix}}/{f.removeprefix('src/')}")),
             )
             for i, f in enumerate(files)
         ]
+        wheel = glacier_wheel_name()
+        blocks.append(
+            Block("resource", ("databricks_workspace_file", f"{ex.ident}_wheel")).add(
+                Attr("source", template(f"${{path.module}}/build/{self.cloud}/{wheel}")),
+                Attr("path", template(f"/Shared/glacier/${{var.name_prefix}}/{wheel}")),
+            )
+        )
+        return blocks
+
+    def databricks_libraries(self, ex: ExecutorSpec) -> list[Block]:
+        """The job's libraries: Glacier's wheel, and every dependency pinned as in
+        ``build/<cloud>/requirements.txt`` (the functions' versions, resolved by ``glacier terraform``)."""
+        wheel = Block("library").attr(
+            "whl", ref(f"databricks_workspace_file.{ex.ident}_wheel.workspace_path")
+        )
+        pins = Block("dynamic", ("library",)).attr(
+            "for_each",
+            Raw(
+                f'[for r in split("\\n", file("${{path.module}}/build/{self.cloud}/requirements.txt")) '
+                ': trimspace(r) if trimspace(r) != ""]'
+            ),
+        )
+        pins.block("content").block("pypi").attr("package", ref("library.value"))
+        return [wheel, pins]
 
     # -- files -----------------------------------------------------------------------
     def extra_providers(self) -> dict[str, tuple[str, str]]:

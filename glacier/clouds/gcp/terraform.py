@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from glacier.clouds.gcp.scripts import DATAPROC_INIT, DATAPROC_INIT_FILE, VM_STARTUP, VM_STARTUP_FILE
+from glacier.clouds.gcp.workflows import HTTP_LIMIT, VM_METADATA, Workflows, deployed_env
 from glacier.config.execution import (
     CloudFunctionConfig,
     ComputeEngineConfig,
@@ -12,33 +14,35 @@ from glacier.config.execution import (
     DataprocConfig,
 )
 from glacier.config.storage import GCSConfig
-from glacier.terraform.base import Renderer, output, ref, variable
+from glacier.terraform.base import output, ref, variable
 from glacier.terraform.hcl import Attr, Block, Call, Comment, Raw, template
-from glacier.terraform.plan import ARTIFACTS, BucketSpec, ExecutorSpec, Flow, Step
+from glacier.terraform.plan import ARTIFACTS, BucketSpec, ExecutorSpec, Flow
 
 __all__ = ["GcpRenderer"]
 
-RUN_ID = '${sys.get_env("GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID")}'
-CODE_URI = template(
-    "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"
-)
-#: The VM's startup script: fetch the code, run the task named in its metadata, power off.
-STARTUP = (
-    "mkdir -p /opt/glacier && gsutil cp ${CODE} /tmp/glacier-code.zip && "
-    "python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && "
-    "python3 /opt/glacier/glacier_handler.py $(curl -s -H Metadata-Flavor:Google "
-    "http://metadata/computeMetadata/v1/instance/attributes/glacier-task); shutdown -h now"
-)
-VM_METADATA = {"block-project-ssh-keys": "true", "enable-oslogin": "true", "serial-port-enable": "false"}
+ART = "google_storage_bucket.glacier_artifacts.name"
+#: The Dataproc clusters' own staging and temporary bucket.
+DATAPROC_BUCKET = "glacier-dataproc"
 
 
-def _startup() -> Raw:
-    return template(STARTUP.replace("${CODE}", str(CODE_URI)[1:-1]))
+def _object(label: str, kind: str, source: str, comment: str) -> Block:
+    """A ``code/`` object built by ``glacier terraform``, named by its content (a change redeploys)."""
+    return Block("resource", ("google_storage_bucket_object", label)).add(
+        Comment(comment),
+        Attr("name", Call("format", f"code/{kind}-%s.zip", Raw(f'filemd5("{source}")'))),
+        Attr("bucket", ref(ART)),
+        Attr("source", template(source)),
+    )
 
 
-class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, DataprocConfig]):
+class GcpRenderer(Workflows):
     cloud: ClassVar[str] = "gcp"
     orchestrator: ClassVar[str] = "Google Cloud Workflows (one workflow per pipeline)"
+    ordering: ClassVar[str] = (
+        "The tasks run in parallel branches cut along the graph's edges; each task starts when its own\n"
+        "inputs are ready (it waits for inputs of other branches by a flag); the tasks of one VM run one\n"
+        "after another."
+    )
     providers: ClassVar[dict[str, tuple[str, str]]] = {
         "archive": ("hashicorp/archive", "~> 2.4"),
         "google": ("hashicorp/google", "~> 6.0"),
@@ -65,12 +69,30 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
     def variables(self) -> list[Block]:
         cfg = self.plan.provider_config
         project = getattr(cfg, "project_id", None)
-        return [
+        blocks = [
             variable("project_id", "string", "Google Cloud project to deploy to.", project if project else ...),
             variable("region", "string", "Region for buckets, functions, clusters and workflows.",
                      getattr(cfg, "region", None) or "us-central1"),
             variable("subnetwork", "string", "Subnetwork (self link) for instances and clusters.", "default"),
         ]  # fmt: skip
+        if self.machines():
+            blocks.append(
+                variable(
+                    "vm_task_timeout_seconds",
+                    "number",
+                    "How long a workflow waits for a task on a VM or cluster before it fails the run.",
+                    21600,
+                )
+            )
+        return blocks
+
+    def machines(self) -> list[ExecutorSpec]:
+        """Executors on machines (VMs, Dataproc, Databricks): the workflow polls them."""
+        return [e for e in self.plan.executors if e.kind in ("vm", "cluster")]
+
+    def deps_needed(self) -> bool:
+        """Whether VMs or Dataproc clusters install the dependency archive."""
+        return any(isinstance(e.config, (ComputeEngineConfig, DataprocConfig)) for e in self.plan.executors)
 
     def extra_outputs(self) -> list[Block]:
         return [
@@ -93,35 +115,47 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
     def foundation(self) -> list[Any]:
         items: list[Any] = [self.archive()]
         artifacts = BucketSpec(ARTIFACTS, "glacier_artifacts", GCSConfig())
-        for bucket in [artifacts, *self.plan.buckets]:
+        dataproc = self.uses(DataprocConfig)
+        extra = [BucketSpec(DATAPROC_BUCKET, "glacier_dataproc", GCSConfig())] if dataproc else []
+        for bucket in [artifacts, *extra, *self.plan.buckets]:
             items += self.bucket(bucket, artifacts=bucket is artifacts)
         items.append(
             Block("resource", ("google_storage_bucket_object", "code")).add(
+                Comment("src/ zipped: the pipeline modules and glacier_handler.py (VMs and Dataproc)."),
                 Attr("name", template("code/code-${data.archive_file.code.output_md5}.zip")),
-                Attr("bucket", ref("google_storage_bucket.glacier_artifacts.name")),
+                Attr("bucket", ref(ART)),
                 Attr("source", ref("data.archive_file.code.output_path")),
             )
         )
-        if any(e.kind in ("local", "serverless") for e in self.plan.executors):
-            source = "${path.module}/build/gcp/source.zip"
+        if self.functions():
             items.append(
-                Block("resource", ("google_storage_bucket_object", "source")).add(
-                    Comment(
-                        "The Cloud Functions source `glacier terraform` builds: main.py, the modules,\n"
-                        "Glacier vendored and requirements.txt pinned to the exporting environment."
-                    ),
-                    Attr("name", Call("format", "code/source-%s.zip", Raw(f'filemd5("{source}")'))),
-                    Attr("bucket", ref("google_storage_bucket.glacier_artifacts.name")),
-                    Attr("source", template(source)),
+                _object(
+                    "source", "source", "${path.module}/build/gcp/source.zip",
+                    "The Cloud Functions source `glacier terraform` builds: main.py, the modules,\n"
+                    "Glacier vendored and requirements.txt pinned to the exporting environment.",
                 )
-            )
-        items.append(
-            Block("resource", ("google_storage_bucket_object", "handler")).add(
-                Attr("name", "code/glacier_handler.py"),
-                Attr("bucket", ref("google_storage_bucket.glacier_artifacts.name")),
-                Attr("source", template("${path.module}/src/glacier_handler.py")),
-            )
-        )
+            )  # fmt: skip
+        if self.deps_needed():
+            items.append(
+                _object(
+                    "deps", "deps", "${path.module}/build/gcp/deps.zip",
+                    "The pinned dependencies and Glacier, unpacked for the functions' Python on Linux\n"
+                    "x86_64: VMs and Dataproc nodes put it first on sys.path (built by `glacier terraform`).",
+                )
+            )  # fmt: skip
+        if dataproc:
+            items += [
+                Block("resource", ("google_storage_bucket_object", "handler")).add(
+                    Attr("name", "code/glacier_handler.py"),
+                    Attr("bucket", ref(ART)),
+                    Attr("source", template("${path.module}/src/glacier_handler.py")),
+                ),
+                Block("resource", ("google_storage_bucket_object", "dataproc_init")).add(
+                    Attr("name", "code/dataproc_init.sh"),
+                    Attr("bucket", ref(ART)),
+                    Attr("source", template(f"${{path.module}}/{DATAPROC_INIT_FILE}")),
+                ),
+            ]
         if self.uses(DatabricksConfig):
             secret = Block("resource", ("google_secret_manager_secret", "databricks_token")).add(
                 Attr("secret_id", self.name("databricks-token"))
@@ -146,7 +180,14 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
         if not cfg.uniform_access:
             bucket.add(Comment("#checkov:skip=CKV_GCP_29:fine-grained ACLs as the bucket's GCSConfig asks"))
         bucket.add(
-            Attr("name", self.name("artifacts") if artifacts else b.name),
+            Attr(
+                "name",
+                self.name("artifacts")
+                if artifacts
+                else self.name("dataproc")
+                if b.name == DATAPROC_BUCKET
+                else b.name,
+            ),
             Attr("location", cfg.location or ref("var.region")),
             Attr("storage_class", cfg.storage_class),
             Attr("uniform_bucket_level_access", cfg.uniform_access),
@@ -218,6 +259,28 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
                     ),
                 )
             out.append(binding)
+        if isinstance(ex.config, DataprocConfig):
+            out += self.dataproc_identity(ex, member)
+        return out
+
+    def dataproc_identity(self, ex: ExecutorSpec, member: Raw) -> list[Block]:
+        """A Dataproc node's service account: the worker role, and its own staging bucket."""
+        out = [
+            Block("resource", ("google_project_iam_member", f"{ex.ident}_dataproc_worker")).add(
+                Attr("project", ref("var.project_id")),
+                Attr("role", "roles/dataproc.worker"),
+                Attr("member", member),
+            )
+        ]
+        for role in ("roles/storage.objectAdmin", "roles/storage.legacyBucketReader"):
+            label = role.rsplit(".", 1)[-1].lower()
+            out.append(
+                Block("resource", ("google_storage_bucket_iam_member", f"{ex.ident}_dataproc_{label}")).add(
+                    Attr("bucket", ref("google_storage_bucket.glacier_dataproc.name")),
+                    Attr("role", role),
+                    Attr("member", member),
+                )
+            )
         return out
 
     # -- compute -----------------------------------------------------------------------
@@ -229,7 +292,7 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
         )
         build = fn.block("build_config").add(Attr("runtime", cfg.runtime), Attr("entry_point", "http"))
         build.block("source").block("storage_source").add(
-            Attr("bucket", ref("google_storage_bucket.glacier_artifacts.name")),
+            Attr("bucket", ref(ART)),
             Attr("object", ref("google_storage_bucket_object.source.name")),
         )
         fn.block("service_config").add(
@@ -240,24 +303,36 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
             Attr("service_account_email", ref(f"google_service_account.{ex.ident}.email")),
             Attr("ingress_settings", "ALLOW_INTERNAL_ONLY"),
             Attr("all_traffic_on_latest_revision", True),
-            Attr(
-                "environment_variables",
-                {"GLACIER_CLOUD": "gcp", "GOOGLE_CLOUD_PROJECT": ref("var.project_id")},
-            ),
+            Attr("environment_variables", deployed_env()),
         )
         return [fn]
+
+    def vm_metadata(self, ident: str) -> dict[str, Any]:
+        """The metadata of a task VM: hardening, and where the code and dependencies are
+        (the workflow adds the start-up script and the task)."""
+        return {
+            **VM_METADATA,
+            "glacier-code": template(f"gs://${{{ART}}}/${{google_storage_bucket_object.code.name}}"),
+            "glacier-deps": template(f"gs://${{{ART}}}/${{google_storage_bucket_object.deps.name}}"),
+        }
+
+    vm_script = VM_STARTUP_FILE
 
     def vm(self, ex: ExecutorSpec, cfg: ComputeEngineConfig) -> list[Block]:
         vm = Block("resource", ("google_compute_instance", ex.ident)).add(
             Comment(
                 "#checkov:skip=CKV_GCP_38:boot disk uses Google-managed encryption; CSEK keys cannot live in code"
             ),
+            Comment(
+                "Stopped until a workflow sets its task and starts it; the start-up script runs the task\n"
+                "with the pinned dependencies, records its outcome and powers the VM off."
+            ),
             Attr("name", self.name(ex.ident)),
             Attr("machine_type", cfg.machine_type),
             Attr("zone", cfg.zone or template("${var.region}-b")),
             Attr("desired_status", "TERMINATED"),
-            Attr("metadata", dict(VM_METADATA)),
-            Attr("metadata_startup_script", _startup()),
+            Attr("metadata", self.vm_metadata(ex.ident)),
+            Attr("metadata_startup_script", Raw(f'file("${{path.module}}/{VM_STARTUP_FILE}")')),
         )
         vm.block("boot_disk").block("initialize_params").add(
             Attr("image", cfg.image), Attr("size", cfg.disk_size_gb)
@@ -281,14 +356,19 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
             Attr("name", self.name(ex.ident)),
             Attr("region", ref("var.region")),
         )
-        cc = cluster.block("cluster_config").attr(
-            "staging_bucket", ref("google_storage_bucket.glacier_artifacts.name")
+        cc = cluster.block("cluster_config").add(
+            Attr("staging_bucket", ref("google_storage_bucket.glacier_dataproc.name")),
+            Attr("temp_bucket", ref("google_storage_bucket.glacier_dataproc.name")),
         )
         gce = cc.block("gce_cluster_config").add(
             Attr("service_account", ref(f"google_service_account.{ex.ident}.email")),
             Attr("service_account_scopes", ["cloud-platform"]),
             Attr("internal_ip_only", True),
             Attr("subnetwork", ref("var.subnetwork")),
+            Attr(
+                "metadata",
+                {"glacier-deps": template(f"gs://${{{ART}}}/${{google_storage_bucket_object.deps.name}}")},
+            ),
         )
         gce.block("shielded_instance_config").add(
             Attr("enable_secure_boot", True),
@@ -300,171 +380,43 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
             Attr("num_instances", cfg.num_workers), Attr("machine_type", cfg.machine_type)
         )
         cc.block("software_config").attr("image_version", cfg.image_version)
+        cc.block("initialization_action").add(
+            Attr("script", template(f"gs://${{{ART}}}/${{google_storage_bucket_object.dataproc_init.name}}")),
+            Attr("timeout_sec", 600),
+        )
+        cluster.attr(
+            "depends_on",
+            [
+                Raw(f"google_project_iam_member.{ex.ident}_dataproc_worker"),
+                Raw("google_storage_bucket_object.deps"),
+            ],
+        )
         return [cluster]
 
     def databricks_node(self, ex: ExecutorSpec, cluster: Block) -> None:
         cluster.block("gcp_attributes").attr(
             "google_service_account", ref(f"google_service_account.{ex.ident}.email")
         )
+        cluster.attr("spark_env_vars", deployed_env())
+
+    def extra_files(self) -> dict[str, str]:
+        files = {}
+        if any(isinstance(e.config, ComputeEngineConfig) for e in self.plan.executors):
+            files[VM_STARTUP_FILE] = VM_STARTUP
+        if self.uses(DataprocConfig):
+            files[DATAPROC_INIT_FILE] = DATAPROC_INIT
+        return files
 
     # -- orchestrator ------------------------------------------------------------------
-    def step(self, flow: Flow, step: Step) -> list[dict[str, Any]]:
-        ex = self.plan.executor(step.executor)
-        staging = template("gs://${google_storage_bucket.glacier_artifacts.name}/runs")
-        body = {"pipeline": flow.pipeline, "task": step.node, "run": RUN_ID, "staging": staging}
-        name = step.ident
-        if ex.kind in ("local", "serverless"):
-            call: dict[str, Any] = {
-                "call": "http.post",
-                "args": {
-                    "url": template(f"${{google_cloudfunctions2_function.{ex.ident}.url}}"),
-                    "auth": {"type": "OIDC"},
-                    "body": body,
-                    "timeout": 1800,
-                },
-            }
-        elif isinstance(ex.config, DataprocConfig):
-            call = {
-                "call": "googleapis.dataproc.v1.projects.regions.jobs.submitAsOperation",
-                "args": {
-                    "projectId": ref("var.project_id"),
-                    "region": ref("var.region"),
-                    "body": {
-                        "job": {
-                            "placement": {"clusterName": ref(f"google_dataproc_cluster.{ex.ident}.name")},
-                            "pysparkJob": {
-                                "mainPythonFileUri": template(
-                                    "gs://${google_storage_bucket.glacier_artifacts.name}/code/glacier_handler.py"
-                                ),
-                                "pythonFileUris": [CODE_URI],
-                                "args": [flow.pipeline, step.node, RUN_ID, staging],
-                            },
-                        }
-                    },
-                },
-            }
-        elif isinstance(ex.config, ComputeEngineConfig):
-            inst = f"google_compute_instance.{ex.ident}"
-            where = {
-                "project": ref("var.project_id"),
-                "zone": ref(f"{inst}.zone"),
-                "instance": ref(f"{inst}.name"),
-            }
-            task_arg = (
-                f'${{"{flow.pipeline} {step.node} " + sys.get_env("GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID")}}'
-            )
-            return [
-                {
-                    f"{name}_get": {
-                        "call": "googleapis.compute.v1.instances.get",
-                        "args": where,
-                        "result": "vm",
-                    }
-                },
-                {
-                    f"{name}_assign": {
-                        "call": "googleapis.compute.v1.instances.setMetadata",
-                        "args": {
-                            **where,
-                            "body": {
-                                "fingerprint": "${vm.metadata.fingerprint}",
-                                "items": [
-                                    *({"key": k, "value": v} for k, v in VM_METADATA.items()),
-                                    {"key": "startup-script", "value": _startup()},
-                                    {"key": "glacier-task", "value": task_arg},
-                                ],
-                            },
-                        },
-                    }
-                },
-                {f"{name}_start": {"call": "googleapis.compute.v1.instances.start", "args": where}},
-                {f"{name}_wait": {"call": "sys.sleep", "args": {"seconds": 30}}},
-                {
-                    f"{name}_poll": {
-                        "call": "googleapis.compute.v1.instances.get",
-                        "args": where,
-                        "result": "vm",
-                    }
-                },
-                {
-                    f"{name}_check": {
-                        "switch": [{"condition": '${vm.status != "TERMINATED"}', "next": f"{name}_wait"}]
-                    }
-                },
-            ]
-        else:  # Databricks Jobs API; the token is read from Secret Manager at run time
-            auth = {"Authorization": '${"Bearer " + token}'}
-            api = "${var.databricks_host}/api/2.1/jobs"
-            return [
-                {
-                    f"{name}_token": {
-                        "call": "googleapis.secretmanager.v1.projects.secrets.versions.accessString",
-                        "args": {"secret_id": ref("google_secret_manager_secret.databricks_token.secret_id")},
-                        "result": "token",
-                    }
-                },
-                {
-                    f"{name}_submit": {
-                        "call": "http.post",
-                        "args": {
-                            "url": template(f"{api}/run-now"),
-                            "headers": auth,
-                            "body": {
-                                "job_id": ref(f"tonumber(databricks_job.{ex.ident}.id)"),
-                                "job_parameters": body,
-                            },
-                        },
-                        "result": "submitted",
-                    }
-                },
-                {f"{name}_wait": {"call": "sys.sleep", "args": {"seconds": 30}}},
-                {
-                    f"{name}_poll": {
-                        "call": "http.get",
-                        "args": {
-                            "url": template(f"{api}/runs/get"),
-                            "headers": auth,
-                            "query": {"run_id": "${submitted.body.run_id}"},
-                        },
-                        "result": "polled",
-                    }
-                },
-                {
-                    f"{name}_check": {
-                        "switch": [
-                            {
-                                "condition": '${polled.body.state.life_cycle_state != "TERMINATED"}',
-                                "next": f"{name}_wait",
-                            },
-                            {
-                                "condition": '${polled.body.state.result_state != "SUCCESS"}',
-                                "raise": f"task {step.node} failed on Databricks",
-                            },
-                        ]
-                    }
-                },
-            ]
-        if step.retries:
-            return [
-                {
-                    name: {
-                        "try": {"steps": [{f"{name}_call": call}]},
-                        "retry": {"predicate": "${http.default_retry_predicate}", "max_retries": step.retries,
-                                  "backoff": {"initial_delay": 2, "max_delay": 60, "multiplier": 2}},
-                    }
-                }
-            ]  # fmt: skip
-        return [{name: call}]
-
-    def definition(self, flow: Flow) -> dict[str, Any]:
-        steps: list[dict[str, Any]] = []
-        for i, level in enumerate(flow.levels()):
-            if len(level) == 1:
-                steps += self.step(flow, level[0])
-            else:
-                branches = [{s.ident: {"steps": self.step(flow, s)}} for s in level]
-                steps.append({f"level_{i + 1}": {"parallel": {"branches": branches}}})
-        return {"main": {"steps": steps}}
+    def reads_outcomes(self, flow: Flow) -> bool:
+        """Whether the workflow reads outcome records (VM tasks, functions past 1,800 s)."""
+        for e in {s.executor for s in flow.steps}:
+            cfg = self.plan.executor(e).config
+            if isinstance(cfg, ComputeEngineConfig) or (
+                isinstance(cfg, CloudFunctionConfig) and cfg.timeout > HTTP_LIMIT
+            ):
+                return True
+        return False
 
     def flow(self, flow: Flow) -> list[Block]:
         n = flow.ident
@@ -496,6 +448,21 @@ class GcpRenderer(Renderer[GCSConfig, CloudFunctionConfig, ComputeEngineConfig, 
                     Attr("zone", ref(f"google_compute_instance.{e}.zone")),
                     Attr("instance_name", ref(f"google_compute_instance.{e}.name")),
                 )  # fmt: skip
+                grant(  # setting the metadata of a VM that runs as a service account acts as it
+                    "google_service_account_iam_member", f"{n}_{e}_act_as", "roles/iam.serviceAccountUser",
+                    Attr("service_account_id", ref(f"google_service_account.{e}.name")),
+                )  # fmt: skip
+        if self.reads_outcomes(flow):  # VMs and long functions record their outcome under runs/
+            grant(
+                "google_storage_bucket_iam_member", f"{n}_outcomes", "roles/storage.objectViewer",
+                Attr("bucket", ref(ART)),
+            )  # fmt: skip
+            out[-1].block("condition").add(
+                Attr("title", "glacier-outcomes"),
+                Attr("expression", template(
+                    f'resource.name.startsWith("projects/_/buckets/${{{ART}}}/objects/runs/")'
+                )),
+            )  # fmt: skip
         if self.uses(DatabricksConfig, flow):
             grant(
                 "google_secret_manager_secret_iam_member", f"{n}_databricks", "roles/secretmanager.secretAccessor",

@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from glacier.terraform.packaging.wheels import download, glacier_wheel, wheel_na
 if TYPE_CHECKING:
     from glacier.terraform.plan import Plan
 
-__all__ = ["Artifact", "BuildReport", "Wheels", "build_packages", "MB"]
+__all__ = ["Artifact", "BuildReport", "Wheels", "build_packages", "site_archive", "MB"]
 
 MB = 1024 * 1024
 
@@ -158,9 +159,46 @@ def build_packages(
         target = out / "build" / plan.cloud
         target.mkdir(parents=True, exist_ok=True)
         artifacts = _builder(plan.cloud)(plan, wheels, target, out)
+        artifacts += _databricks_wheel(plan, wheels, target, out)
     report = BuildReport(plan.cloud, pins, artifacts, notes, time.perf_counter() - started)
     (out / "build" / plan.cloud / "manifest.json").write_text(report.to_json() + "\n", encoding="utf-8")
     return report
+
+
+def _databricks_wheel(plan: Plan, wheels: Wheels, target: Path, out: Path) -> list[Artifact]:
+    """Glacier's wheel, which Databricks jobs install as a library (it is not on the index)."""
+    from glacier.config.execution import DatabricksConfig
+    from glacier.terraform.base import glacier_wheel_name
+
+    if not any(isinstance(e.config, DatabricksConfig) for e in plan.executors):
+        return []
+    wheel = target / glacier_wheel_name()
+    shutil.copyfile(wheels.glacier, wheel)
+    size = wheel.stat().st_size
+    return [Artifact(wheel.relative_to(out).as_posix(), "Glacier wheel (Databricks library)", size, size)]
+
+
+def site_archive(wheels: Wheels, archive: Path) -> tuple[int, int]:
+    """Zip every wheel unpacked as a ``site-packages`` folder (Glacier included, with a
+    ``.python-version`` naming the Python it was resolved for), the dependency archive VMs
+    and clusters put first on ``sys.path``. Rebuilt only when the wheels change.
+    Returns ``(zipped, unpacked)`` bytes."""
+    from glacier.terraform.packaging.wheels import unpack, zip_tree
+
+    stamp_file = archive.with_name(archive.name + ".key")
+    key = wheels.key()
+    current = stamp_file.is_file() and stamp_file.read_text(encoding="utf-8").strip() == key
+    if not (archive.is_file() and current):
+        with tempfile.TemporaryDirectory(prefix="glacier-site-") as tmp:
+            root = Path(tmp)
+            unpack(wheels.third_party, root)
+            unpack([wheels.glacier], root, skip=("glacier_jupyter",))
+            (root / ".python-version").write_text(wheels.python_version + "\n", encoding="utf-8")
+            zip_tree(root, archive)
+        stamp_file.write_text(key + "\n", encoding="utf-8")
+    with zipfile.ZipFile(archive) as zf:
+        unpacked = sum(i.file_size for i in zf.infolist())
+    return archive.stat().st_size, unpacked
 
 
 def unpacked_cache(target: Path, key: str) -> bool:

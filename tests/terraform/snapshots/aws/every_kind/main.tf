@@ -977,6 +977,11 @@ resource "databricks_workspace_file" "dbx_1" {
   path   = "/Shared/glacier/${var.name_prefix}/tf_pipelines.py"
 }
 
+resource "databricks_workspace_file" "dbx_wheel" {
+  source = "${path.module}/build/aws/glacier_pipelines-0.1.0-py3-none-any.whl"
+  path   = "/Shared/glacier/${var.name_prefix}/glacier_pipelines-0.1.0-py3-none-any.whl"
+}
+
 resource "databricks_job" "dbx" {
   name                = "${var.name_prefix}-dbx"
   max_concurrent_runs = 10
@@ -1007,6 +1012,17 @@ resource "databricks_job" "dbx" {
         "{{job.parameters.run}}",
         "{{job.parameters.staging}}",
       ]
+    }
+    library {
+      whl = databricks_workspace_file.dbx_wheel.workspace_path
+    }
+    dynamic "library" {
+      for_each = [for r in split("\n", file("${path.module}/build/aws/requirements.txt")) : trimspace(r) if trimspace(r) != ""]
+      content {
+        pypi {
+          package = library.value
+        }
+      }
     }
   }
   job_cluster {

@@ -567,6 +567,11 @@ resource "databricks_workspace_file" "databricks_1" {
   path   = "/Shared/glacier/${var.name_prefix}/example2_heterogeneous.py"
 }
 
+resource "databricks_workspace_file" "databricks_wheel" {
+  source = "${path.module}/build/aws/glacier_pipelines-0.1.0-py3-none-any.whl"
+  path   = "/Shared/glacier/${var.name_prefix}/glacier_pipelines-0.1.0-py3-none-any.whl"
+}
+
 data "databricks_node_type" "databricks" {
   local_disk = true
 }
@@ -601,6 +606,17 @@ resource "databricks_job" "databricks" {
         "{{job.parameters.run}}",
         "{{job.parameters.staging}}",
       ]
+    }
+    library {
+      whl = databricks_workspace_file.databricks_wheel.workspace_path
+    }
+    dynamic "library" {
+      for_each = [for r in split("\n", file("${path.module}/build/aws/requirements.txt")) : trimspace(r) if trimspace(r) != ""]
+      content {
+        pypi {
+          package = library.value
+        }
+      }
     }
   }
   job_cluster {

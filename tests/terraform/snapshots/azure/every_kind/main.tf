@@ -2,7 +2,8 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: an Azure Logic App (one workflow per pipeline; each action runs after its upstream).
-# Each task starts when its own inputs are ready (runAfter): independent branches run in parallel.
+# Each task starts when its own inputs are ready (runAfter): independent branches run in parallel;
+# the tasks of one VM run one after another.
 #
 # Tasks bound to provider.local() run in an Azure Function (Linux) generated for their
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
@@ -46,6 +47,9 @@ resource "azurerm_log_analytics_workspace" "glacier" {
 resource "azurerm_storage_account" "data" {
   #checkov:skip=CKV2_AZURE_1:encrypted with Microsoft-managed keys (infrastructure encryption on)
   #checkov:skip=CKV_AZURE_206:replication as the buckets' AzureBlobConfig asks
+  #checkov:skip=CKV_AZURE_59:consumption-plan functions, the Logic App's reads and the machine running Terraform reach the account over its public endpoint, with Entra ID only (shared keys off); var.storage_network_default_action = 'Deny' closes it
+  #checkov:skip=CKV_AZURE_35:consumption-plan functions, the Logic App's reads and the machine running Terraform reach the account over its public endpoint, with Entra ID only (shared keys off); var.storage_network_default_action = 'Deny' closes it
+  #checkov:skip=CKV_AZURE_33:queue logs go to Log Analytics through azurerm_monitor_diagnostic_setting.queue (queue_properties is a data-plane call)
   name                              = var.storage_account_name
   location                          = azurerm_resource_group.glacier.location
   resource_group_name               = azurerm_resource_group.glacier.name
@@ -57,7 +61,7 @@ resource "azurerm_storage_account" "data" {
   min_tls_version                   = "TLS1_2"
   allow_nested_items_to_be_public   = false
   shared_access_key_enabled         = false
-  public_network_access_enabled     = false
+  public_network_access_enabled     = true
   infrastructure_encryption_enabled = true
   tags                              = var.tags
   blob_properties {
@@ -72,17 +76,8 @@ resource "azurerm_storage_account" "data" {
   sas_policy {
     expiration_period = "01.00:00:00"
   }
-  queue_properties {
-    logging {
-      delete                = true
-      read                  = true
-      write                 = true
-      version               = "1.0"
-      retention_policy_days = 30
-    }
-  }
   network_rules {
-    default_action             = "Deny"
+    default_action             = var.storage_network_default_action
     bypass                     = ["AzureServices", "Logging", "Metrics"]
     virtual_network_subnet_ids = [var.subnet_id]
   }
@@ -104,6 +99,21 @@ resource "azurerm_private_endpoint" "blob" {
 resource "azurerm_monitor_diagnostic_setting" "blob" {
   name                       = "glacier-blob-logs"
   target_resource_id         = "${azurerm_storage_account.data.id}/blobServices/default"
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.glacier.id
+  enabled_log {
+    category = "StorageRead"
+  }
+  enabled_log {
+    category = "StorageWrite"
+  }
+  enabled_log {
+    category = "StorageDelete"
+  }
+}
+
+resource "azurerm_monitor_diagnostic_setting" "queue" {
+  name                       = "glacier-queue-logs"
+  target_resource_id         = "${azurerm_storage_account.data.id}/queueServices/default"
   log_analytics_workspace_id = azurerm_log_analytics_workspace.glacier.id
   enabled_log {
     category = "StorageRead"
@@ -144,13 +154,31 @@ resource "azurerm_storage_container" "reports" {
   container_access_type = "private"
 }
 
+data "azurerm_client_config" "current" {}
+
+resource "azurerm_role_assignment" "deployer_artifacts" {
+  # The identity running Terraform uploads the VMs' archives (Entra ID; no shared key).
+  scope                = azurerm_storage_container.glacier_artifacts.id
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = data.azurerm_client_config.current.object_id
+}
+
 resource "azurerm_storage_blob" "code" {
-  name                   = "code/code.zip"
+  name                   = "code/code-${data.archive_file.code.output_md5}.zip"
   storage_account_name   = azurerm_storage_account.data.name
   storage_container_name = azurerm_storage_container.glacier_artifacts.name
   type                   = "Block"
   source                 = data.archive_file.code.output_path
-  content_md5            = data.archive_file.code.output_md5
+  depends_on             = [azurerm_role_assignment.deployer_artifacts]
+}
+
+resource "azurerm_storage_blob" "deps" {
+  name                   = format("code/deps-%s.zip", filemd5("${path.module}/build/azure/deps.zip"))
+  storage_account_name   = azurerm_storage_account.data.name
+  storage_container_name = azurerm_storage_container.glacier_artifacts.name
+  type                   = "Block"
+  source                 = "${path.module}/build/azure/deps.zip"
+  depends_on             = [azurerm_role_assignment.deployer_artifacts]
 }
 
 resource "azurerm_storage_management_policy" "tiers" {
@@ -225,6 +253,7 @@ resource "azurerm_application_insights" "local" {
 }
 
 resource "azurerm_linux_function_app" "local" {
+  #checkov:skip=CKV_AZURE_221:the Logic App (multi-tenant) calls it over the internet with the function key; ip_restriction admits only the LogicApps service tag
   name                            = "${var.name_prefix}-local"
   location                        = azurerm_resource_group.glacier.location
   resource_group_name             = azurerm_resource_group.glacier.name
@@ -232,16 +261,17 @@ resource "azurerm_linux_function_app" "local" {
   storage_account_name            = azurerm_storage_account.data.name
   storage_uses_managed_identity   = true
   https_only                      = true
-  public_network_access_enabled   = false
+  public_network_access_enabled   = true
   zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.local.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_CLIENT_ID                        = azurerm_user_assigned_identity.local.client_id
+    ENABLE_ORYX_BUILD                      = "true"
     AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
     AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
-    ENABLE_ORYX_BUILD                      = "true"
     GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
@@ -256,6 +286,13 @@ resource "azurerm_linux_function_app" "local" {
     ftps_state                             = "Disabled"
     http2_enabled                          = true
     application_insights_connection_string = azurerm_application_insights.local.connection_string
+    ip_restriction_default_action          = "Deny"
+    ip_restriction {
+      name        = "logic-apps"
+      service_tag = "LogicApps"
+      action      = "Allow"
+      priority    = 100
+    }
     application_stack {
       python_version = "3.11"
     }
@@ -299,6 +336,7 @@ resource "azurerm_application_insights" "fn" {
 }
 
 resource "azurerm_linux_function_app" "fn" {
+  #checkov:skip=CKV_AZURE_221:the Logic App (multi-tenant) calls it over the internet with the function key; ip_restriction admits only the LogicApps service tag
   name                            = "${var.name_prefix}-fn"
   location                        = azurerm_resource_group.glacier.location
   resource_group_name             = azurerm_resource_group.glacier.name
@@ -306,16 +344,17 @@ resource "azurerm_linux_function_app" "fn" {
   storage_account_name            = azurerm_storage_account.data.name
   storage_uses_managed_identity   = true
   https_only                      = true
-  public_network_access_enabled   = false
+  public_network_access_enabled   = true
   zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.fn.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.fn.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_CLIENT_ID                        = azurerm_user_assigned_identity.fn.client_id
+    ENABLE_ORYX_BUILD                      = "true"
     AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
     AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
-    ENABLE_ORYX_BUILD                      = "true"
     GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
@@ -330,6 +369,13 @@ resource "azurerm_linux_function_app" "fn" {
     ftps_state                             = "Disabled"
     http2_enabled                          = true
     application_insights_connection_string = azurerm_application_insights.fn.connection_string
+    ip_restriction_default_action          = "Deny"
+    ip_restriction {
+      name        = "logic-apps"
+      service_tag = "LogicApps"
+      action      = "Allow"
+      priority    = 100
+    }
     application_stack {
       python_version = "3.11"
     }
@@ -373,6 +419,7 @@ resource "azurerm_network_interface" "box" {
 }
 
 resource "azurerm_linux_virtual_machine" "box" {
+  #checkov:skip=CKV_AZURE_50:the Logic App runs each task through Run Command, a VM extension
   name                            = "${var.name_prefix}-box"
   location                        = azurerm_resource_group.glacier.location
   resource_group_name             = azurerm_resource_group.glacier.name
@@ -383,7 +430,7 @@ resource "azurerm_linux_virtual_machine" "box" {
   encryption_at_host_enabled      = true
   secure_boot_enabled             = true
   vtpm_enabled                    = true
-  allow_extension_operations      = false
+  allow_extension_operations      = true
   tags                            = var.tags
   admin_ssh_key {
     username   = "glacier"
@@ -395,9 +442,9 @@ resource "azurerm_linux_virtual_machine" "box" {
     disk_size_gb         = 30
   }
   source_image_reference {
-    publisher = "Canonical"
-    offer     = "ubuntu-24_04-lts"
-    sku       = "server"
+    publisher = "Debian"
+    offer     = "debian-12"
+    sku       = "12-gen2"
     version   = "latest"
   }
   identity {
@@ -443,6 +490,11 @@ resource "databricks_workspace_file" "spark_1" {
   path   = "/Shared/glacier/${var.name_prefix}/tf_pipelines.py"
 }
 
+resource "databricks_workspace_file" "spark_wheel" {
+  source = "${path.module}/build/azure/glacier_pipelines-0.1.0-py3-none-any.whl"
+  path   = "/Shared/glacier/${var.name_prefix}/glacier_pipelines-0.1.0-py3-none-any.whl"
+}
+
 resource "databricks_job" "spark" {
   name                = "${var.name_prefix}-spark"
   max_concurrent_runs = 10
@@ -474,6 +526,17 @@ resource "databricks_job" "spark" {
         "{{job.parameters.staging}}",
       ]
     }
+    library {
+      whl = databricks_workspace_file.spark_wheel.workspace_path
+    }
+    dynamic "library" {
+      for_each = [for r in split("\n", file("${path.module}/build/azure/requirements.txt")) : trimspace(r) if trimspace(r) != ""]
+      content {
+        pypi {
+          package = library.value
+        }
+      }
+    }
   }
   job_cluster {
     job_cluster_key = "glacier"
@@ -481,6 +544,11 @@ resource "databricks_job" "spark" {
       spark_version = "15.4.x-scala2.12"
       node_type_id  = "Standard_D4ds_v5"
       num_workers   = 3
+      spark_env_vars = {
+        AZURE_STORAGE_ACCOUNT      = var.storage_account_name
+        AZURE_STORAGE_ACCOUNT_NAME = var.storage_account_name
+        GLACIER_CLOUD              = "azure"
+      }
     }
   }
 }
@@ -522,6 +590,11 @@ resource "databricks_workspace_file" "dbx_1" {
   path   = "/Shared/glacier/${var.name_prefix}/tf_pipelines.py"
 }
 
+resource "databricks_workspace_file" "dbx_wheel" {
+  source = "${path.module}/build/azure/glacier_pipelines-0.1.0-py3-none-any.whl"
+  path   = "/Shared/glacier/${var.name_prefix}/glacier_pipelines-0.1.0-py3-none-any.whl"
+}
+
 resource "databricks_job" "dbx" {
   name                = "${var.name_prefix}-dbx"
   max_concurrent_runs = 10
@@ -553,6 +626,17 @@ resource "databricks_job" "dbx" {
         "{{job.parameters.staging}}",
       ]
     }
+    library {
+      whl = databricks_workspace_file.dbx_wheel.workspace_path
+    }
+    dynamic "library" {
+      for_each = [for r in split("\n", file("${path.module}/build/azure/requirements.txt")) : trimspace(r) if trimspace(r) != ""]
+      content {
+        pypi {
+          package = library.value
+        }
+      }
+    }
   }
   job_cluster {
     job_cluster_key = "glacier"
@@ -560,6 +644,11 @@ resource "databricks_job" "dbx" {
       spark_version = "15.4.x-scala2.12"
       node_type_id  = "Standard_E4ds_v5"
       num_workers   = 2
+      spark_env_vars = {
+        AZURE_STORAGE_ACCOUNT      = var.storage_account_name
+        AZURE_STORAGE_ACCOUNT_NAME = var.storage_account_name
+        GLACIER_CLOUD              = "azure"
+      }
     }
   }
 }
@@ -569,6 +658,15 @@ resource "azurerm_user_assigned_identity" "every_kind_orchestrator" {
   location            = azurerm_resource_group.glacier.location
   resource_group_name = azurerm_resource_group.glacier.name
   tags                = var.tags
+}
+
+resource "azurerm_role_assignment" "every_kind_orchestrator_outcomes" {
+  scope                = azurerm_storage_container.glacier_artifacts.id
+  role_definition_name = "Storage Blob Data Reader"
+  principal_id         = azurerm_user_assigned_identity.every_kind_orchestrator.principal_id
+  principal_type       = "ServicePrincipal"
+  condition_version    = "2.0"
+  condition            = "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'runs/'))"
 }
 
 resource "azurerm_role_assignment" "every_kind_orchestrator_box" {
@@ -627,20 +725,91 @@ resource "azurerm_logic_app_action_custom" "every_kind_load" {
   name         = "load"
   logic_app_id = azurerm_logic_app_workflow.every_kind.id
   body = jsonencode({
-    type = "Function"
-    inputs = {
-      function = {
-        id = "${azurerm_linux_function_app.local.id}/functions/run"
+    type = "Scope"
+    actions = {
+      load_start = {
+        type = "Function"
+        inputs = {
+          function = {
+            id = "${azurerm_linux_function_app.local.id}/functions/start"
+          }
+          method = "POST"
+          body = {
+            pipeline = "every_kind"
+            task     = "load"
+            run      = "@{workflow().run.name}"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        runAfter = {}
       }
-      method = "POST"
-      body = {
-        pipeline = "every_kind"
-        task     = "load"
-        run      = "@{workflow().run.name}"
-        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+      load_until = {
+        type       = "Until"
+        expression = "@not(equals(body('load_poll')?['status'], 'running'))"
+        limit = {
+          count   = 24
+          timeout = "PT660S"
+        }
+        actions = {
+          load_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          load_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "https://${var.storage_account_name}.blob.core.windows.net/glacier-artifacts/runs/@{workflow().run.name}/load.outcome.json"
+              headers = {
+                x-ms-version = "2021-08-06"
+              }
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+                audience = "https://storage.azure.com/"
+              }
+            }
+            runAfter = {
+              load_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          load_start = ["Succeeded"]
+        }
       }
-      retryPolicy = {
-        type = "none"
+      load_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('load_poll')?['status']", "succeeded"]
+          }
+        }
+        actions = {
+          load_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                code    = "TaskFailed"
+                message = "@{concat('task load: ', coalesce(body('load_poll')?['message'], body('load_poll')?['status']))}"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          load_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {}
@@ -651,22 +820,93 @@ resource "azurerm_logic_app_action_custom" "every_kind_clean" {
   name         = "clean"
   logic_app_id = azurerm_logic_app_workflow.every_kind.id
   body = jsonencode({
-    type = "Function"
-    inputs = {
-      function = {
-        id = "${azurerm_linux_function_app.fn.id}/functions/run"
+    type = "Scope"
+    actions = {
+      clean_start = {
+        type = "Function"
+        inputs = {
+          function = {
+            id = "${azurerm_linux_function_app.fn.id}/functions/start"
+          }
+          method = "POST"
+          body = {
+            pipeline = "every_kind"
+            task     = "clean"
+            run      = "@{workflow().run.name}"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+          }
+          retryPolicy = {
+            type     = "exponential"
+            count    = 2
+            interval = "PT5S"
+          }
+        }
+        runAfter = {}
       }
-      method = "POST"
-      body = {
-        pipeline = "every_kind"
-        task     = "clean"
-        run      = "@{workflow().run.name}"
-        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+      clean_until = {
+        type       = "Until"
+        expression = "@not(equals(body('clean_poll')?['status'], 'running'))"
+        limit = {
+          count   = 24
+          timeout = "PT660S"
+        }
+        actions = {
+          clean_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          clean_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "https://${var.storage_account_name}.blob.core.windows.net/glacier-artifacts/runs/@{workflow().run.name}/clean.outcome.json"
+              headers = {
+                x-ms-version = "2021-08-06"
+              }
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+                audience = "https://storage.azure.com/"
+              }
+            }
+            runAfter = {
+              clean_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          clean_start = ["Succeeded"]
+        }
       }
-      retryPolicy = {
-        type     = "exponential"
-        count    = 2
-        interval = "PT5S"
+      clean_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('clean_poll')?['status']", "succeeded"]
+          }
+        }
+        actions = {
+          clean_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                code    = "TaskFailed"
+                message = "@{concat('task clean: ', coalesce(body('clean_poll')?['message'], body('clean_poll')?['status']))}"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          clean_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {
@@ -680,23 +920,95 @@ resource "azurerm_logic_app_action_custom" "every_kind_enrich" {
   name         = "enrich"
   logic_app_id = azurerm_logic_app_workflow.every_kind.id
   body = jsonencode({
-    type = "Http"
-    inputs = {
-      method = "POST"
-      uri    = "https://management.azure.com${azurerm_linux_virtual_machine.box.id}/runCommand?api-version=2024-07-01"
-      body = {
-        commandId = "RunShellScript"
-        script = [
-          "az login --identity --client-id ${azurerm_user_assigned_identity.box.client_id} && az storage blob download --auth-mode login --account-name ${var.storage_account_name} -c glacier-artifacts -n code/code.zip -f /tmp/glacier-code.zip && mkdir -p /opt/glacier && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py every_kind enrich @{workflow().run.name} abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs",
-        ]
+    type = "Scope"
+    actions = {
+      enrich_start = {
+        type = "Http"
+        inputs = {
+          method = "POST"
+          uri    = "https://management.azure.com${azurerm_linux_virtual_machine.box.id}/runCommand?api-version=2024-07-01"
+          body = {
+            commandId = "RunShellScript"
+            script    = concat(["GLACIER_TASK='every_kind enrich @{workflow().run.name} abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs'", "GLACIER_ACCOUNT='${var.storage_account_name}'", "GLACIER_CLIENT_ID='${azurerm_user_assigned_identity.box.client_id}'", "GLACIER_CODE='${azurerm_storage_blob.code.name}'", "GLACIER_DEPS='${azurerm_storage_blob.deps.name}'"], split("\n", file("${path.module}/scripts/azure_vm_task.sh")))
+          }
+          authentication = {
+            type     = "ManagedServiceIdentity"
+            identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+            audience = "https://management.azure.com/"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        limit = {
+          timeout = "PT30M"
+        }
+        runAfter = {}
       }
-      authentication = {
-        type     = "ManagedServiceIdentity"
-        identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
-        audience = "https://management.azure.com/"
+      enrich_until = {
+        type       = "Until"
+        expression = "@not(equals(body('enrich_poll')?['status'], 'running'))"
+        limit = {
+          count   = ceil(var.vm_task_timeout_seconds / 30) + 2
+          timeout = "PT${var.vm_task_timeout_seconds}S"
+        }
+        actions = {
+          enrich_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          enrich_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "https://${var.storage_account_name}.blob.core.windows.net/glacier-artifacts/runs/@{workflow().run.name}/enrich.outcome.json"
+              headers = {
+                x-ms-version = "2021-08-06"
+              }
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+                audience = "https://storage.azure.com/"
+              }
+            }
+            runAfter = {
+              enrich_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          enrich_start = ["Succeeded"]
+        }
       }
-      retryPolicy = {
-        type = "none"
+      enrich_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('enrich_poll')?['status']", "succeeded"]
+          }
+        }
+        actions = {
+          enrich_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                code    = "TaskFailed"
+                message = "@{concat('task enrich: ', coalesce(body('enrich_poll')?['message'], body('enrich_poll')?['status']))}"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          enrich_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {
@@ -739,10 +1051,10 @@ resource "azurerm_logic_app_action_custom" "every_kind_aggregate" {
       }
       aggregate_until = {
         type       = "Until"
-        expression = "@equals(body('aggregate_poll')?['state']?['life_cycle_state'], 'TERMINATED')"
+        expression = "@or(equals(body('aggregate_poll')?['state']?['life_cycle_state'], 'TERMINATED'), equals(body('aggregate_poll')?['state']?['life_cycle_state'], 'SKIPPED'), equals(body('aggregate_poll')?['state']?['life_cycle_state'], 'INTERNAL_ERROR'))"
         limit = {
-          count   = 2880
-          timeout = "PT24H"
+          count   = ceil(var.vm_task_timeout_seconds / 30) + 2
+          timeout = "PT${var.vm_task_timeout_seconds}S"
         }
         actions = {
           aggregate_delay = {
@@ -788,7 +1100,8 @@ resource "azurerm_logic_app_action_custom" "every_kind_aggregate" {
             inputs = {
               runStatus = "Failed"
               runError = {
-                message = "task aggregate failed"
+                code    = "TaskFailed"
+                message = "@{concat('task aggregate on Databricks: ', body('aggregate_poll')?['state']?['life_cycle_state'], ' ', coalesce(body('aggregate_poll')?['state']?['result_state'], ''))}"
               }
             }
             runAfter = {}
@@ -839,10 +1152,10 @@ resource "azurerm_logic_app_action_custom" "every_kind_score" {
       }
       score_until = {
         type       = "Until"
-        expression = "@equals(body('score_poll')?['state']?['life_cycle_state'], 'TERMINATED')"
+        expression = "@or(equals(body('score_poll')?['state']?['life_cycle_state'], 'TERMINATED'), equals(body('score_poll')?['state']?['life_cycle_state'], 'SKIPPED'), equals(body('score_poll')?['state']?['life_cycle_state'], 'INTERNAL_ERROR'))"
         limit = {
-          count   = 2880
-          timeout = "PT24H"
+          count   = ceil(var.vm_task_timeout_seconds / 30) + 2
+          timeout = "PT${var.vm_task_timeout_seconds}S"
         }
         actions = {
           score_delay = {
@@ -888,7 +1201,8 @@ resource "azurerm_logic_app_action_custom" "every_kind_score" {
             inputs = {
               runStatus = "Failed"
               runError = {
-                message = "task score failed"
+                code    = "TaskFailed"
+                message = "@{concat('task score on Databricks: ', body('score_poll')?['state']?['life_cycle_state'], ' ', coalesce(body('score_poll')?['state']?['result_state'], ''))}"
               }
             }
             runAfter = {}
@@ -910,20 +1224,91 @@ resource "azurerm_logic_app_action_custom" "every_kind_publish" {
   name         = "publish"
   logic_app_id = azurerm_logic_app_workflow.every_kind.id
   body = jsonencode({
-    type = "Function"
-    inputs = {
-      function = {
-        id = "${azurerm_linux_function_app.local.id}/functions/run"
+    type = "Scope"
+    actions = {
+      publish_start = {
+        type = "Function"
+        inputs = {
+          function = {
+            id = "${azurerm_linux_function_app.local.id}/functions/start"
+          }
+          method = "POST"
+          body = {
+            pipeline = "every_kind"
+            task     = "publish"
+            run      = "@{workflow().run.name}"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        runAfter = {}
       }
-      method = "POST"
-      body = {
-        pipeline = "every_kind"
-        task     = "publish"
-        run      = "@{workflow().run.name}"
-        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+      publish_until = {
+        type       = "Until"
+        expression = "@not(equals(body('publish_poll')?['status'], 'running'))"
+        limit = {
+          count   = 24
+          timeout = "PT660S"
+        }
+        actions = {
+          publish_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          publish_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "https://${var.storage_account_name}.blob.core.windows.net/glacier-artifacts/runs/@{workflow().run.name}/publish.outcome.json"
+              headers = {
+                x-ms-version = "2021-08-06"
+              }
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.every_kind_orchestrator.id
+                audience = "https://storage.azure.com/"
+              }
+            }
+            runAfter = {
+              publish_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          publish_start = ["Succeeded"]
+        }
       }
-      retryPolicy = {
-        type = "none"
+      publish_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('publish_poll')?['status']", "succeeded"]
+          }
+        }
+        actions = {
+          publish_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                code    = "TaskFailed"
+                message = "@{concat('task publish: ', coalesce(body('publish_poll')?['message'], body('publish_poll')?['status']))}"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          publish_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {

@@ -63,3 +63,15 @@ variable "vm_admin_ssh_public_key" {
   description = "SSH public key of the VMs' admin user."
   type        = string
 }
+
+variable "vm_task_timeout_seconds" {
+  description = "How long a Logic App waits for a task on a VM or cluster before it fails the run."
+  type        = number
+  default     = 21600
+}
+
+variable "storage_network_default_action" {
+  description = "The storage account's network rule for addresses outside var.subnet_id: 'Allow' lets consumption-plan functions and the machine running Terraform reach it (Entra ID only: shared keys are off); 'Deny' needs functions on a VNet-integrated plan (EP1-EP3)."
+  type        = string
+  default     = "Allow"
+}

@@ -2,7 +2,8 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: an Azure Logic App (one workflow per pipeline; each action runs after its upstream).
-# Each task starts when its own inputs are ready (runAfter): independent branches run in parallel.
+# Each task starts when its own inputs are ready (runAfter): independent branches run in parallel;
+# the tasks of one VM run one after another.
 #
 # Tasks bound to provider.local() run in an Azure Function (Linux) generated for their
 # executor (the 'local' runner: 600 s), with its own least-privilege managed identity.
@@ -46,6 +47,9 @@ resource "azurerm_log_analytics_workspace" "glacier" {
 resource "azurerm_storage_account" "data" {
   #checkov:skip=CKV2_AZURE_1:encrypted with Microsoft-managed keys (infrastructure encryption on)
   #checkov:skip=CKV_AZURE_206:replication as the buckets' AzureBlobConfig asks
+  #checkov:skip=CKV_AZURE_59:consumption-plan functions, the Logic App's reads and the machine running Terraform reach the account over its public endpoint, with Entra ID only (shared keys off); var.storage_network_default_action = 'Deny' closes it
+  #checkov:skip=CKV_AZURE_35:consumption-plan functions, the Logic App's reads and the machine running Terraform reach the account over its public endpoint, with Entra ID only (shared keys off); var.storage_network_default_action = 'Deny' closes it
+  #checkov:skip=CKV_AZURE_33:queue logs go to Log Analytics through azurerm_monitor_diagnostic_setting.queue (queue_properties is a data-plane call)
   name                              = var.storage_account_name
   location                          = azurerm_resource_group.glacier.location
   resource_group_name               = azurerm_resource_group.glacier.name
@@ -57,7 +61,7 @@ resource "azurerm_storage_account" "data" {
   min_tls_version                   = "TLS1_2"
   allow_nested_items_to_be_public   = false
   shared_access_key_enabled         = false
-  public_network_access_enabled     = false
+  public_network_access_enabled     = true
   infrastructure_encryption_enabled = true
   tags                              = var.tags
   blob_properties {
@@ -72,17 +76,8 @@ resource "azurerm_storage_account" "data" {
   sas_policy {
     expiration_period = "01.00:00:00"
   }
-  queue_properties {
-    logging {
-      delete                = true
-      read                  = true
-      write                 = true
-      version               = "1.0"
-      retention_policy_days = 30
-    }
-  }
   network_rules {
-    default_action             = "Deny"
+    default_action             = var.storage_network_default_action
     bypass                     = ["AzureServices", "Logging", "Metrics"]
     virtual_network_subnet_ids = [var.subnet_id]
   }
@@ -116,6 +111,21 @@ resource "azurerm_monitor_diagnostic_setting" "blob" {
   }
 }
 
+resource "azurerm_monitor_diagnostic_setting" "queue" {
+  name                       = "glacier-queue-logs"
+  target_resource_id         = "${azurerm_storage_account.data.id}/queueServices/default"
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.glacier.id
+  enabled_log {
+    category = "StorageRead"
+  }
+  enabled_log {
+    category = "StorageWrite"
+  }
+  enabled_log {
+    category = "StorageDelete"
+  }
+}
+
 resource "azurerm_storage_container" "glacier_artifacts" {
   #checkov:skip=CKV2_AZURE_21:blob read/write/delete logs go to Log Analytics through azurerm_monitor_diagnostic_setting.blob (checkov only knows the legacy storage insights)
   name                  = "glacier-artifacts"
@@ -128,15 +138,6 @@ resource "azurerm_storage_container" "data_lake" {
   name                  = "data-lake"
   storage_account_id    = azurerm_storage_account.data.id
   container_access_type = "private"
-}
-
-resource "azurerm_storage_blob" "code" {
-  name                   = "code/code.zip"
-  storage_account_name   = azurerm_storage_account.data.name
-  storage_container_name = azurerm_storage_container.glacier_artifacts.name
-  type                   = "Block"
-  source                 = data.archive_file.code.output_path
-  content_md5            = data.archive_file.code.output_md5
 }
 
 resource "azurerm_user_assigned_identity" "local" {
@@ -185,6 +186,7 @@ resource "azurerm_application_insights" "local" {
 }
 
 resource "azurerm_linux_function_app" "local" {
+  #checkov:skip=CKV_AZURE_221:the Logic App (multi-tenant) calls it over the internet with the function key; ip_restriction admits only the LogicApps service tag
   name                            = "${var.name_prefix}-local"
   location                        = azurerm_resource_group.glacier.location
   resource_group_name             = azurerm_resource_group.glacier.name
@@ -192,16 +194,17 @@ resource "azurerm_linux_function_app" "local" {
   storage_account_name            = azurerm_storage_account.data.name
   storage_uses_managed_identity   = true
   https_only                      = true
-  public_network_access_enabled   = false
+  public_network_access_enabled   = true
   zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.local.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:10:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.local.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_CLIENT_ID                        = azurerm_user_assigned_identity.local.client_id
+    ENABLE_ORYX_BUILD                      = "true"
     AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
     AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
-    ENABLE_ORYX_BUILD                      = "true"
     GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
@@ -216,6 +219,13 @@ resource "azurerm_linux_function_app" "local" {
     ftps_state                             = "Disabled"
     http2_enabled                          = true
     application_insights_connection_string = azurerm_application_insights.local.connection_string
+    ip_restriction_default_action          = "Deny"
+    ip_restriction {
+      name        = "logic-apps"
+      service_tag = "LogicApps"
+      action      = "Allow"
+      priority    = 100
+    }
     application_stack {
       python_version = "3.11"
     }
@@ -259,6 +269,7 @@ resource "azurerm_application_insights" "lambda" {
 }
 
 resource "azurerm_linux_function_app" "lambda" {
+  #checkov:skip=CKV_AZURE_221:the Logic App (multi-tenant) calls it over the internet with the function key; ip_restriction admits only the LogicApps service tag
   name                            = "${var.name_prefix}-lambda"
   location                        = azurerm_resource_group.glacier.location
   resource_group_name             = azurerm_resource_group.glacier.name
@@ -266,16 +277,17 @@ resource "azurerm_linux_function_app" "lambda" {
   storage_account_name            = azurerm_storage_account.data.name
   storage_uses_managed_identity   = true
   https_only                      = true
-  public_network_access_enabled   = false
+  public_network_access_enabled   = true
   zip_deploy_file                 = "${path.module}/build/azure/function_app.zip"
   key_vault_reference_identity_id = azurerm_user_assigned_identity.lambda.id
   app_settings = {
     AzureFunctionsJobHost__functionTimeout = "00:05:00"
     AzureWebJobsStorage__clientId          = azurerm_user_assigned_identity.lambda.client_id
     AzureWebJobsStorage__credential        = "managedidentity"
+    AZURE_CLIENT_ID                        = azurerm_user_assigned_identity.lambda.client_id
+    ENABLE_ORYX_BUILD                      = "true"
     AZURE_STORAGE_ACCOUNT                  = var.storage_account_name
     AZURE_STORAGE_ACCOUNT_NAME             = var.storage_account_name
-    ENABLE_ORYX_BUILD                      = "true"
     GLACIER_CLOUD                          = "azure"
     GLACIER_MEMORY_MB                      = "2048"
     SCM_DO_BUILD_DURING_DEPLOYMENT         = "true"
@@ -290,6 +302,13 @@ resource "azurerm_linux_function_app" "lambda" {
     ftps_state                             = "Disabled"
     http2_enabled                          = true
     application_insights_connection_string = azurerm_application_insights.lambda.connection_string
+    ip_restriction_default_action          = "Deny"
+    ip_restriction {
+      name        = "logic-apps"
+      service_tag = "LogicApps"
+      action      = "Allow"
+      priority    = 100
+    }
     application_stack {
       python_version = "3.11"
     }
@@ -333,6 +352,11 @@ resource "databricks_workspace_file" "databricks_1" {
   path   = "/Shared/glacier/${var.name_prefix}/example2_heterogeneous.py"
 }
 
+resource "databricks_workspace_file" "databricks_wheel" {
+  source = "${path.module}/build/azure/glacier_pipelines-0.1.0-py3-none-any.whl"
+  path   = "/Shared/glacier/${var.name_prefix}/glacier_pipelines-0.1.0-py3-none-any.whl"
+}
+
 data "databricks_node_type" "databricks" {
   local_disk = true
 }
@@ -368,6 +392,17 @@ resource "databricks_job" "databricks" {
         "{{job.parameters.staging}}",
       ]
     }
+    library {
+      whl = databricks_workspace_file.databricks_wheel.workspace_path
+    }
+    dynamic "library" {
+      for_each = [for r in split("\n", file("${path.module}/build/azure/requirements.txt")) : trimspace(r) if trimspace(r) != ""]
+      content {
+        pypi {
+          package = library.value
+        }
+      }
+    }
   }
   job_cluster {
     job_cluster_key = "glacier"
@@ -375,6 +410,11 @@ resource "databricks_job" "databricks" {
       spark_version = "15.4.x-scala2.12"
       node_type_id  = data.databricks_node_type.databricks.id
       num_workers   = 2
+      spark_env_vars = {
+        AZURE_STORAGE_ACCOUNT      = var.storage_account_name
+        AZURE_STORAGE_ACCOUNT_NAME = var.storage_account_name
+        GLACIER_CLOUD              = "azure"
+      }
     }
   }
 }
@@ -384,6 +424,15 @@ resource "azurerm_user_assigned_identity" "ml_inference_orchestrator" {
   location            = azurerm_resource_group.glacier.location
   resource_group_name = azurerm_resource_group.glacier.name
   tags                = var.tags
+}
+
+resource "azurerm_role_assignment" "ml_inference_orchestrator_outcomes" {
+  scope                = azurerm_storage_container.glacier_artifacts.id
+  role_definition_name = "Storage Blob Data Reader"
+  principal_id         = azurerm_user_assigned_identity.ml_inference_orchestrator.principal_id
+  principal_type       = "ServicePrincipal"
+  condition_version    = "2.0"
+  condition            = "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'runs/'))"
 }
 
 resource "databricks_service_principal" "ml_inference_orchestrator_databricks" {
@@ -422,20 +471,91 @@ resource "azurerm_logic_app_action_custom" "ml_inference_extract" {
   name         = "extract"
   logic_app_id = azurerm_logic_app_workflow.ml_inference.id
   body = jsonencode({
-    type = "Function"
-    inputs = {
-      function = {
-        id = "${azurerm_linux_function_app.local.id}/functions/run"
+    type = "Scope"
+    actions = {
+      extract_start = {
+        type = "Function"
+        inputs = {
+          function = {
+            id = "${azurerm_linux_function_app.local.id}/functions/start"
+          }
+          method = "POST"
+          body = {
+            pipeline = "ml_inference"
+            task     = "extract"
+            run      = "@{workflow().run.name}"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        runAfter = {}
       }
-      method = "POST"
-      body = {
-        pipeline = "ml_inference"
-        task     = "extract"
-        run      = "@{workflow().run.name}"
-        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+      extract_until = {
+        type       = "Until"
+        expression = "@not(equals(body('extract_poll')?['status'], 'running'))"
+        limit = {
+          count   = 24
+          timeout = "PT660S"
+        }
+        actions = {
+          extract_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          extract_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "https://${var.storage_account_name}.blob.core.windows.net/glacier-artifacts/runs/@{workflow().run.name}/extract.outcome.json"
+              headers = {
+                x-ms-version = "2021-08-06"
+              }
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.ml_inference_orchestrator.id
+                audience = "https://storage.azure.com/"
+              }
+            }
+            runAfter = {
+              extract_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          extract_start = ["Succeeded"]
+        }
       }
-      retryPolicy = {
-        type = "none"
+      extract_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('extract_poll')?['status']", "succeeded"]
+          }
+        }
+        actions = {
+          extract_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                code    = "TaskFailed"
+                message = "@{concat('task extract: ', coalesce(body('extract_poll')?['message'], body('extract_poll')?['status']))}"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          extract_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {}
@@ -446,20 +566,91 @@ resource "azurerm_logic_app_action_custom" "ml_inference_clean" {
   name         = "clean"
   logic_app_id = azurerm_logic_app_workflow.ml_inference.id
   body = jsonencode({
-    type = "Function"
-    inputs = {
-      function = {
-        id = "${azurerm_linux_function_app.lambda.id}/functions/run"
+    type = "Scope"
+    actions = {
+      clean_start = {
+        type = "Function"
+        inputs = {
+          function = {
+            id = "${azurerm_linux_function_app.lambda.id}/functions/start"
+          }
+          method = "POST"
+          body = {
+            pipeline = "ml_inference"
+            task     = "clean"
+            run      = "@{workflow().run.name}"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        runAfter = {}
       }
-      method = "POST"
-      body = {
-        pipeline = "ml_inference"
-        task     = "clean"
-        run      = "@{workflow().run.name}"
-        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+      clean_until = {
+        type       = "Until"
+        expression = "@not(equals(body('clean_poll')?['status'], 'running'))"
+        limit = {
+          count   = 14
+          timeout = "PT360S"
+        }
+        actions = {
+          clean_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          clean_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "https://${var.storage_account_name}.blob.core.windows.net/glacier-artifacts/runs/@{workflow().run.name}/clean.outcome.json"
+              headers = {
+                x-ms-version = "2021-08-06"
+              }
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.ml_inference_orchestrator.id
+                audience = "https://storage.azure.com/"
+              }
+            }
+            runAfter = {
+              clean_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          clean_start = ["Succeeded"]
+        }
       }
-      retryPolicy = {
-        type = "none"
+      clean_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('clean_poll')?['status']", "succeeded"]
+          }
+        }
+        actions = {
+          clean_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                code    = "TaskFailed"
+                message = "@{concat('task clean: ', coalesce(body('clean_poll')?['message'], body('clean_poll')?['status']))}"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          clean_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {
@@ -502,10 +693,10 @@ resource "azurerm_logic_app_action_custom" "ml_inference_ml_predict" {
       }
       ml_predict_until = {
         type       = "Until"
-        expression = "@equals(body('ml_predict_poll')?['state']?['life_cycle_state'], 'TERMINATED')"
+        expression = "@or(equals(body('ml_predict_poll')?['state']?['life_cycle_state'], 'TERMINATED'), equals(body('ml_predict_poll')?['state']?['life_cycle_state'], 'SKIPPED'), equals(body('ml_predict_poll')?['state']?['life_cycle_state'], 'INTERNAL_ERROR'))"
         limit = {
-          count   = 2880
-          timeout = "PT24H"
+          count   = ceil(var.vm_task_timeout_seconds / 30) + 2
+          timeout = "PT${var.vm_task_timeout_seconds}S"
         }
         actions = {
           ml_predict_delay = {
@@ -551,7 +742,8 @@ resource "azurerm_logic_app_action_custom" "ml_inference_ml_predict" {
             inputs = {
               runStatus = "Failed"
               runError = {
-                message = "task ml_predict failed"
+                code    = "TaskFailed"
+                message = "@{concat('task ml_predict on Databricks: ', body('ml_predict_poll')?['state']?['life_cycle_state'], ' ', coalesce(body('ml_predict_poll')?['state']?['result_state'], ''))}"
               }
             }
             runAfter = {}
@@ -573,20 +765,91 @@ resource "azurerm_logic_app_action_custom" "ml_inference_save" {
   name         = "save"
   logic_app_id = azurerm_logic_app_workflow.ml_inference.id
   body = jsonencode({
-    type = "Function"
-    inputs = {
-      function = {
-        id = "${azurerm_linux_function_app.local.id}/functions/run"
+    type = "Scope"
+    actions = {
+      save_start = {
+        type = "Function"
+        inputs = {
+          function = {
+            id = "${azurerm_linux_function_app.local.id}/functions/start"
+          }
+          method = "POST"
+          body = {
+            pipeline = "ml_inference"
+            task     = "save"
+            run      = "@{workflow().run.name}"
+            staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+          }
+          retryPolicy = {
+            type = "none"
+          }
+        }
+        runAfter = {}
       }
-      method = "POST"
-      body = {
-        pipeline = "ml_inference"
-        task     = "save"
-        run      = "@{workflow().run.name}"
-        staging  = "abfss://glacier-artifacts@${var.storage_account_name}.dfs.core.windows.net/runs"
+      save_until = {
+        type       = "Until"
+        expression = "@not(equals(body('save_poll')?['status'], 'running'))"
+        limit = {
+          count   = 24
+          timeout = "PT660S"
+        }
+        actions = {
+          save_delay = {
+            type = "Wait"
+            inputs = {
+              interval = {
+                count = 30
+                unit  = "Second"
+              }
+            }
+            runAfter = {}
+          }
+          save_poll = {
+            type = "Http"
+            inputs = {
+              method = "GET"
+              uri    = "https://${var.storage_account_name}.blob.core.windows.net/glacier-artifacts/runs/@{workflow().run.name}/save.outcome.json"
+              headers = {
+                x-ms-version = "2021-08-06"
+              }
+              authentication = {
+                type     = "ManagedServiceIdentity"
+                identity = azurerm_user_assigned_identity.ml_inference_orchestrator.id
+                audience = "https://storage.azure.com/"
+              }
+            }
+            runAfter = {
+              save_delay = ["Succeeded"]
+            }
+          }
+        }
+        runAfter = {
+          save_start = ["Succeeded"]
+        }
       }
-      retryPolicy = {
-        type = "none"
+      save_check = {
+        type = "If"
+        expression = {
+          not = {
+            equals = ["@body('save_poll')?['status']", "succeeded"]
+          }
+        }
+        actions = {
+          save_failed = {
+            type = "Terminate"
+            inputs = {
+              runStatus = "Failed"
+              runError = {
+                code    = "TaskFailed"
+                message = "@{concat('task save: ', coalesce(body('save_poll')?['message'], body('save_poll')?['status']))}"
+              }
+            }
+            runAfter = {}
+          }
+        }
+        runAfter = {
+          save_until = ["Succeeded"]
+        }
       }
     }
     runAfter = {

@@ -2,8 +2,9 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: Google Cloud Workflows (one workflow per pipeline).
-# It runs the tasks level by level: the tasks of one level run in parallel, and a level
-# starts when the whole previous level has finished (a branch can wait for an unrelated task).
+# The tasks run in parallel branches cut along the graph's edges; each task starts when its own
+# inputs are ready (it waits for inputs of other branches by a flag); the tasks of one VM run one
+# after another.
 #
 # Tasks bound to provider.local() run in a Cloud Function (2nd gen) generated for their
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
@@ -39,6 +40,30 @@ resource "google_storage_bucket" "glacier_artifacts" {
   force_destroy               = false
   versioning {
     enabled = true
+  }
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 3
+      with_state         = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_storage_bucket" "glacier_dataproc" {
+  name                        = "${var.name_prefix}-dataproc"
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  versioning {
+    enabled = true
+  }
+  logging {
+    log_bucket = google_storage_bucket.glacier_artifacts.name
   }
   lifecycle_rule {
     condition {
@@ -124,6 +149,7 @@ resource "google_storage_bucket" "reports" {
 }
 
 resource "google_storage_bucket_object" "code" {
+  # src/ zipped: the pipeline modules and glacier_handler.py (VMs and Dataproc).
   name   = "code/code-${data.archive_file.code.output_md5}.zip"
   bucket = google_storage_bucket.glacier_artifacts.name
   source = data.archive_file.code.output_path
@@ -137,10 +163,24 @@ resource "google_storage_bucket_object" "source" {
   source = "${path.module}/build/gcp/source.zip"
 }
 
+resource "google_storage_bucket_object" "deps" {
+  # The pinned dependencies and Glacier, unpacked for the functions' Python on Linux
+  # x86_64: VMs and Dataproc nodes put it first on sys.path (built by `glacier terraform`).
+  name   = format("code/deps-%s.zip", filemd5("${path.module}/build/gcp/deps.zip"))
+  bucket = google_storage_bucket.glacier_artifacts.name
+  source = "${path.module}/build/gcp/deps.zip"
+}
+
 resource "google_storage_bucket_object" "handler" {
   name   = "code/glacier_handler.py"
   bucket = google_storage_bucket.glacier_artifacts.name
   source = "${path.module}/src/glacier_handler.py"
+}
+
+resource "google_storage_bucket_object" "dataproc_init" {
+  name   = "code/dataproc_init.sh"
+  bucket = google_storage_bucket.glacier_artifacts.name
+  source = "${path.module}/scripts/dataproc_init.sh"
 }
 
 resource "google_secret_manager_secret" "databricks_token" {
@@ -320,6 +360,8 @@ resource "google_storage_bucket_iam_member" "box_artifacts_runs" {
 
 resource "google_compute_instance" "box" {
   #checkov:skip=CKV_GCP_38:boot disk uses Google-managed encryption; CSEK keys cannot live in code
+  # Stopped until a workflow sets its task and starts it; the start-up script runs the task
+  # with the pinned dependencies, records its outcome and powers the VM off.
   name           = "${var.name_prefix}-box"
   machine_type   = "e2-standard-2"
   zone           = "${var.region}-b"
@@ -328,8 +370,10 @@ resource "google_compute_instance" "box" {
     block-project-ssh-keys = "true"
     enable-oslogin         = "true"
     serial-port-enable     = "false"
+    glacier-code           = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"
+    glacier-deps           = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.deps.name}"
   }
-  metadata_startup_script = "mkdir -p /opt/glacier && gsutil cp gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name} /tmp/glacier-code.zip && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py $(curl -s -H Metadata-Flavor:Google http://metadata/computeMetadata/v1/instance/attributes/glacier-task); shutdown -h now"
+  metadata_startup_script = file("${path.module}/scripts/gcp_vm_startup.sh")
   boot_disk {
     initialize_params {
       image = "debian-cloud/debian-12"
@@ -378,17 +422,39 @@ resource "google_storage_bucket_iam_member" "spark_artifacts_runs" {
   }
 }
 
+resource "google_project_iam_member" "spark_dataproc_worker" {
+  project = var.project_id
+  role    = "roles/dataproc.worker"
+  member  = "serviceAccount:${google_service_account.spark.email}"
+}
+
+resource "google_storage_bucket_iam_member" "spark_dataproc_objectadmin" {
+  bucket = google_storage_bucket.glacier_dataproc.name
+  role   = "roles/storage.objectAdmin"
+  member = "serviceAccount:${google_service_account.spark.email}"
+}
+
+resource "google_storage_bucket_iam_member" "spark_dataproc_legacybucketreader" {
+  bucket = google_storage_bucket.glacier_dataproc.name
+  role   = "roles/storage.legacyBucketReader"
+  member = "serviceAccount:${google_service_account.spark.email}"
+}
+
 resource "google_dataproc_cluster" "spark" {
   #checkov:skip=CKV_GCP_91:disks use Google-managed encryption keys
   name   = "${var.name_prefix}-spark"
   region = var.region
   cluster_config {
-    staging_bucket = google_storage_bucket.glacier_artifacts.name
+    staging_bucket = google_storage_bucket.glacier_dataproc.name
+    temp_bucket    = google_storage_bucket.glacier_dataproc.name
     gce_cluster_config {
       service_account        = google_service_account.spark.email
       service_account_scopes = ["cloud-platform"]
       internal_ip_only       = true
       subnetwork             = var.subnetwork
+      metadata = {
+        glacier-deps = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.deps.name}"
+      }
       shielded_instance_config {
         enable_secure_boot          = true
         enable_vtpm                 = true
@@ -406,7 +472,12 @@ resource "google_dataproc_cluster" "spark" {
     software_config {
       image_version = "2.2-debian12"
     }
+    initialization_action {
+      script      = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.dataproc_init.name}"
+      timeout_sec = 600
+    }
   }
+  depends_on = [google_project_iam_member.spark_dataproc_worker, google_storage_bucket_object.deps]
 }
 
 resource "google_service_account" "dbx" {
@@ -444,6 +515,11 @@ resource "databricks_workspace_file" "dbx_1" {
   path   = "/Shared/glacier/${var.name_prefix}/tf_pipelines.py"
 }
 
+resource "databricks_workspace_file" "dbx_wheel" {
+  source = "${path.module}/build/gcp/glacier_pipelines-0.1.0-py3-none-any.whl"
+  path   = "/Shared/glacier/${var.name_prefix}/glacier_pipelines-0.1.0-py3-none-any.whl"
+}
+
 resource "databricks_job" "dbx" {
   name                = "${var.name_prefix}-dbx"
   max_concurrent_runs = 10
@@ -475,6 +551,17 @@ resource "databricks_job" "dbx" {
         "{{job.parameters.staging}}",
       ]
     }
+    library {
+      whl = databricks_workspace_file.dbx_wheel.workspace_path
+    }
+    dynamic "library" {
+      for_each = [for r in split("\n", file("${path.module}/build/gcp/requirements.txt")) : trimspace(r) if trimspace(r) != ""]
+      content {
+        pypi {
+          package = library.value
+        }
+      }
+    }
   }
   job_cluster {
     job_cluster_key = "glacier"
@@ -484,6 +571,10 @@ resource "databricks_job" "dbx" {
       num_workers   = 2
       gcp_attributes {
         google_service_account = google_service_account.dbx.email
+      }
+      spark_env_vars = {
+        GLACIER_CLOUD        = "gcp"
+        GOOGLE_CLOUD_PROJECT = var.project_id
       }
     }
   }
@@ -501,6 +592,12 @@ resource "google_compute_instance_iam_member" "every_kind_box" {
   member        = "serviceAccount:${google_service_account.every_kind_orchestrator.email}"
 }
 
+resource "google_service_account_iam_member" "every_kind_box_act_as" {
+  service_account_id = google_service_account.box.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${google_service_account.every_kind_orchestrator.email}"
+}
+
 resource "google_cloud_run_service_iam_member" "every_kind_fn" {
   location = var.region
   service  = google_cloudfunctions2_function.fn.name
@@ -513,6 +610,16 @@ resource "google_cloud_run_service_iam_member" "every_kind_local" {
   service  = google_cloudfunctions2_function.local.name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.every_kind_orchestrator.email}"
+}
+
+resource "google_storage_bucket_iam_member" "every_kind_outcomes" {
+  bucket = google_storage_bucket.glacier_artifacts.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.every_kind_orchestrator.email}"
+  condition {
+    title      = "glacier-outcomes"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.glacier_artifacts.name}/objects/runs/\")"
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "every_kind_databricks" {
@@ -537,173 +644,576 @@ resource "google_workflows_workflow" "every_kind" {
     main = {
       steps = [
         {
-          load = {
-            call = "http.post"
-            args = {
-              url = google_cloudfunctions2_function.local.url
-              auth = {
-                type = "OIDC"
-              }
-              body = {
-                pipeline = "every_kind"
-                task     = "load"
-                run      = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                staging  = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
-              }
-              timeout = 1800
-            }
-          }
-        },
-        {
-          clean = {
-            try = {
-              steps = [
-                {
-                  clean_call = {
-                    call = "http.post"
-                    args = {
-                      url = google_cloudfunctions2_function.fn.url
-                      auth = {
-                        type = "OIDC"
-                      }
-                      body = {
-                        pipeline = "every_kind"
-                        task     = "clean"
-                        run      = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                        staging  = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
-                      }
-                      timeout = 1800
-                    }
-                  }
-                },
-              ]
-            }
-            retry = {
-              predicate   = "$${http.default_retry_predicate}"
-              max_retries = 2
-              backoff = {
-                initial_delay = 2
-                max_delay     = 60
-                multiplier    = 2
-              }
-            }
-          }
-        },
-        {
-          enrich_get = {
-            call = "googleapis.compute.v1.instances.get"
-            args = {
-              project  = var.project_id
-              zone     = google_compute_instance.box.zone
-              instance = google_compute_instance.box.name
-            }
-            result = "vm"
-          }
-        },
-        {
-          enrich_assign = {
-            call = "googleapis.compute.v1.instances.setMetadata"
-            args = {
-              project  = var.project_id
-              zone     = google_compute_instance.box.zone
-              instance = google_compute_instance.box.name
-              body = {
-                fingerprint = "$${vm.metadata.fingerprint}"
-                items = [
-                  {
-                    key   = "block-project-ssh-keys"
-                    value = "true"
-                  },
-                  {
-                    key   = "enable-oslogin"
-                    value = "true"
-                  },
-                  {
-                    key   = "serial-port-enable"
-                    value = "false"
-                  },
-                  {
-                    key   = "startup-script"
-                    value = "mkdir -p /opt/glacier && gsutil cp gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name} /tmp/glacier-code.zip && python3 -m zipfile -e /tmp/glacier-code.zip /opt/glacier && python3 /opt/glacier/glacier_handler.py $(curl -s -H Metadata-Flavor:Google http://metadata/computeMetadata/v1/instance/attributes/glacier-task); shutdown -h now"
-                  },
-                  {
-                    key   = "glacier-task"
-                    value = "$${\"every_kind enrich \" + sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                  },
-                ]
-              }
-            }
-          }
-        },
-        {
-          enrich_start = {
-            call = "googleapis.compute.v1.instances.start"
-            args = {
-              project  = var.project_id
-              zone     = google_compute_instance.box.zone
-              instance = google_compute_instance.box.name
-            }
-          }
-        },
-        {
-          enrich_wait = {
-            call = "sys.sleep"
-            args = {
-              seconds = 30
-            }
-          }
-        },
-        {
-          enrich_poll = {
-            call = "googleapis.compute.v1.instances.get"
-            args = {
-              project  = var.project_id
-              zone     = google_compute_instance.box.zone
-              instance = google_compute_instance.box.name
-            }
-            result = "vm"
-          }
-        },
-        {
-          enrich_check = {
-            switch = [
+          init = {
+            assign = [
               {
-                condition = "$${vm.status != \"TERMINATED\"}"
-                next      = "enrich_wait"
+                run = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
+              },
+              {
+                staging = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
+              },
+              {
+                failed = ""
+              },
+              {
+                done_enrich = false
+              },
+              {
+                done_score = false
               },
             ]
           }
         },
         {
-          level_4 = {
+          tasks = {
             parallel = {
+              shared = ["failed", "done_enrich", "done_score"]
               branches = [
                 {
-                  aggregate = {
+                  chain_1 = {
                     steps = [
                       {
-                        aggregate = {
-                          call = "googleapis.dataproc.v1.projects.regions.jobs.submitAsOperation"
-                          args = {
-                            projectId = var.project_id
-                            region    = var.region
-                            body = {
-                              job = {
-                                placement = {
-                                  clusterName = google_dataproc_cluster.spark.name
-                                }
-                                pysparkJob = {
-                                  mainPythonFileUri = "gs://${google_storage_bucket.glacier_artifacts.name}/code/glacier_handler.py"
-                                  pythonFileUris    = ["gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"]
-                                  args = [
-                                    "every_kind",
-                                    "aggregate",
-                                    "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}",
-                                    "gs://${google_storage_bucket.glacier_artifacts.name}/runs",
+                        chain_1_init = {
+                          assign = [
+                            {
+                              current = ""
+                            },
+                          ]
+                        }
+                      },
+                      {
+                        chain_1_run = {
+                          try = {
+                            steps = [
+                              {
+                                load_begin = {
+                                  assign = [
+                                    {
+                                      current = "load"
+                                    },
                                   ]
                                 }
-                              }
-                            }
+                              },
+                              {
+                                load_deadline = {
+                                  assign = [
+                                    {
+                                      load_until = "$${sys.now() + 3660}"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                load = {
+                                  try = {
+                                    steps = [
+                                      {
+                                        load_call = {
+                                          call = "http.post"
+                                          args = {
+                                            url = google_cloudfunctions2_function.local.url
+                                            auth = {
+                                              type = "OIDC"
+                                            }
+                                            body = {
+                                              pipeline = "every_kind"
+                                              task     = "load"
+                                              run      = "$${run}"
+                                              staging  = "$${staging}"
+                                              outcome  = true
+                                            }
+                                            timeout = 1800
+                                          }
+                                          result = "load_result"
+                                        }
+                                      },
+                                    ]
+                                  }
+                                  except = {
+                                    as = "e"
+                                    steps = [
+                                      {
+                                        load_timed_out = {
+                                          switch = [
+                                            {
+                                              condition = "$${not(\"TimeoutError\" in e.tags)}"
+                                              raise     = "$${e}"
+                                            },
+                                          ]
+                                        }
+                                      },
+                                      {
+                                        load_wait = {
+                                          call = "sys.sleep"
+                                          args = {
+                                            seconds = 30
+                                          }
+                                        }
+                                      },
+                                      {
+                                        load_poll = {
+                                          try = {
+                                            call = "googleapis.storage.v1.objects.get"
+                                            args = {
+                                              bucket = google_storage_bucket.glacier_artifacts.name
+                                              object = "$${text.url_encode(\"runs/\" + run + \"/load.outcome.json\")}"
+                                              alt    = "media"
+                                            }
+                                            result = "load_outcome"
+                                          }
+                                          except = {
+                                            as = "missing"
+                                            steps = [
+                                              {
+                                                load_absent = {
+                                                  switch = [
+                                                    {
+                                                      condition = "$${missing.code != 404}"
+                                                      raise     = "$${missing}"
+                                                    },
+                                                  ]
+                                                }
+                                              },
+                                              {
+                                                load_none = {
+                                                  assign = [
+                                                    {
+                                                      load_outcome = null
+                                                    },
+                                                  ]
+                                                }
+                                              },
+                                            ]
+                                          }
+                                        }
+                                      },
+                                      {
+                                        load_check = {
+                                          switch = [
+                                            {
+                                              condition = "$${load_outcome == null and sys.now() > load_until}"
+                                              raise     = "task load timed out after 3600 s"
+                                            },
+                                            {
+                                              condition = "$${load_outcome == null}"
+                                              next      = "load_wait"
+                                            },
+                                            {
+                                              condition = "$${load_outcome.status != \"succeeded\"}"
+                                              raise     = "$${\"task load failed: \" + load_outcome.message}"
+                                            },
+                                          ]
+                                        }
+                                      },
+                                    ]
+                                  }
+                                }
+                              },
+                              {
+                                clean_begin = {
+                                  assign = [
+                                    {
+                                      current = "clean"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                clean = {
+                                  try = {
+                                    call = "http.post"
+                                    args = {
+                                      url = google_cloudfunctions2_function.fn.url
+                                      auth = {
+                                        type = "OIDC"
+                                      }
+                                      body = {
+                                        pipeline = "every_kind"
+                                        task     = "clean"
+                                        run      = "$${run}"
+                                        staging  = "$${staging}"
+                                      }
+                                      timeout = 630
+                                    }
+                                    result = "clean_result"
+                                  }
+                                  retry = {
+                                    predicate   = "$${http.default_retry_predicate}"
+                                    max_retries = 2
+                                    backoff = {
+                                      initial_delay = 2
+                                      max_delay     = 60
+                                      multiplier    = 2
+                                    }
+                                  }
+                                }
+                              },
+                              {
+                                enrich_begin = {
+                                  assign = [
+                                    {
+                                      current = "enrich"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                enrich_get = {
+                                  call = "googleapis.compute.v1.instances.get"
+                                  args = {
+                                    project  = var.project_id
+                                    zone     = google_compute_instance.box.zone
+                                    instance = google_compute_instance.box.name
+                                    connector_params = {
+                                      timeout = 300
+                                    }
+                                  }
+                                  result = "vm"
+                                }
+                              },
+                              {
+                                enrich_assign = {
+                                  call = "googleapis.compute.v1.instances.setMetadata"
+                                  args = {
+                                    project  = var.project_id
+                                    zone     = google_compute_instance.box.zone
+                                    instance = google_compute_instance.box.name
+                                    body = {
+                                      fingerprint = "$${vm.metadata.fingerprint}"
+                                      items = [
+                                        {
+                                          key   = "block-project-ssh-keys"
+                                          value = "true"
+                                        },
+                                        {
+                                          key   = "enable-oslogin"
+                                          value = "true"
+                                        },
+                                        {
+                                          key   = "serial-port-enable"
+                                          value = "false"
+                                        },
+                                        {
+                                          key   = "glacier-code"
+                                          value = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"
+                                        },
+                                        {
+                                          key   = "glacier-deps"
+                                          value = "gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.deps.name}"
+                                        },
+                                        {
+                                          key   = "startup-script"
+                                          value = file("${path.module}/scripts/gcp_vm_startup.sh")
+                                        },
+                                        {
+                                          key   = "glacier-task"
+                                          value = "$${\"every_kind enrich \" + run + \" \" + staging}"
+                                        },
+                                      ]
+                                    }
+                                    connector_params = {
+                                      timeout = 300
+                                    }
+                                  }
+                                }
+                              },
+                              {
+                                enrich_start = {
+                                  call = "googleapis.compute.v1.instances.start"
+                                  args = {
+                                    project  = var.project_id
+                                    zone     = google_compute_instance.box.zone
+                                    instance = google_compute_instance.box.name
+                                    connector_params = {
+                                      timeout = 300
+                                    }
+                                  }
+                                }
+                              },
+                              {
+                                enrich_deadline = {
+                                  assign = [
+                                    {
+                                      enrich_until = "$${sys.now() + ${var.vm_task_timeout_seconds}}"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                enrich_wait = {
+                                  call = "sys.sleep"
+                                  args = {
+                                    seconds = 30
+                                  }
+                                }
+                              },
+                              {
+                                enrich_poll = {
+                                  call = "googleapis.compute.v1.instances.get"
+                                  args = {
+                                    project  = var.project_id
+                                    zone     = google_compute_instance.box.zone
+                                    instance = google_compute_instance.box.name
+                                    connector_params = {
+                                      timeout = 300
+                                    }
+                                  }
+                                  result = "vm"
+                                }
+                              },
+                              {
+                                enrich_check = {
+                                  switch = [
+                                    {
+                                      condition = "$${vm.status != \"TERMINATED\" and sys.now() > enrich_until}"
+                                      raise     = "task enrich timed out on its VM"
+                                    },
+                                    {
+                                      condition = "$${vm.status != \"TERMINATED\"}"
+                                      next      = "enrich_wait"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                enrich_read = {
+                                  call = "googleapis.storage.v1.objects.get"
+                                  args = {
+                                    bucket = google_storage_bucket.glacier_artifacts.name
+                                    object = "$${text.url_encode(\"runs/\" + run + \"/enrich.outcome.json\")}"
+                                    alt    = "media"
+                                  }
+                                  result = "enrich_outcome"
+                                }
+                              },
+                              {
+                                enrich_verdict = {
+                                  switch = [
+                                    {
+                                      condition = "$${enrich_outcome.status != \"succeeded\"}"
+                                      raise     = "$${\"task enrich failed on its VM: \" + enrich_outcome.message}"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                enrich_done = {
+                                  assign = [
+                                    {
+                                      done_enrich = true
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                aggregate_begin = {
+                                  assign = [
+                                    {
+                                      current = "aggregate"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                aggregate = {
+                                  call = "googleapis.dataproc.v1.projects.regions.jobs.submitAsOperation"
+                                  args = {
+                                    projectId = var.project_id
+                                    region    = var.region
+                                    body = {
+                                      job = {
+                                        placement = {
+                                          clusterName = google_dataproc_cluster.spark.name
+                                        }
+                                        pysparkJob = {
+                                          mainPythonFileUri = "gs://${google_storage_bucket.glacier_artifacts.name}/code/glacier_handler.py"
+                                          pythonFileUris    = ["gs://${google_storage_bucket.glacier_artifacts.name}/${google_storage_bucket_object.code.name}"]
+                                          args = [
+                                            "every_kind",
+                                            "aggregate",
+                                            "$${run}",
+                                            "$${staging}",
+                                            "GLACIER_CLOUD=gcp",
+                                            "GOOGLE_CLOUD_PROJECT=${var.project_id}",
+                                          ]
+                                        }
+                                      }
+                                    }
+                                    connector_params = {
+                                      timeout = var.vm_task_timeout_seconds
+                                    }
+                                  }
+                                  result = "aggregate_job"
+                                }
+                              },
+                              {
+                                publish_begin = {
+                                  assign = [
+                                    {
+                                      current = "publish"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                publish_ready = {
+                                  switch = [
+                                    {
+                                      condition = "$${failed != \"\"}"
+                                      raise     = "$${\"task publish not started: task \" + failed + \" failed\"}"
+                                    },
+                                    {
+                                      condition = "$${not(done_score)}"
+                                      next      = "publish_idle"
+                                    },
+                                  ]
+                                  next = "publish_deadline"
+                                }
+                              },
+                              {
+                                publish_idle = {
+                                  call = "sys.sleep"
+                                  args = {
+                                    seconds = 5
+                                  }
+                                  next = "publish_ready"
+                                }
+                              },
+                              {
+                                publish_deadline = {
+                                  assign = [
+                                    {
+                                      publish_until = "$${sys.now() + 3660}"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                publish = {
+                                  try = {
+                                    steps = [
+                                      {
+                                        publish_call = {
+                                          call = "http.post"
+                                          args = {
+                                            url = google_cloudfunctions2_function.local.url
+                                            auth = {
+                                              type = "OIDC"
+                                            }
+                                            body = {
+                                              pipeline = "every_kind"
+                                              task     = "publish"
+                                              run      = "$${run}"
+                                              staging  = "$${staging}"
+                                              outcome  = true
+                                            }
+                                            timeout = 1800
+                                          }
+                                          result = "publish_result"
+                                        }
+                                      },
+                                    ]
+                                  }
+                                  except = {
+                                    as = "e"
+                                    steps = [
+                                      {
+                                        publish_timed_out = {
+                                          switch = [
+                                            {
+                                              condition = "$${not(\"TimeoutError\" in e.tags)}"
+                                              raise     = "$${e}"
+                                            },
+                                          ]
+                                        }
+                                      },
+                                      {
+                                        publish_wait = {
+                                          call = "sys.sleep"
+                                          args = {
+                                            seconds = 30
+                                          }
+                                        }
+                                      },
+                                      {
+                                        publish_poll = {
+                                          try = {
+                                            call = "googleapis.storage.v1.objects.get"
+                                            args = {
+                                              bucket = google_storage_bucket.glacier_artifacts.name
+                                              object = "$${text.url_encode(\"runs/\" + run + \"/publish.outcome.json\")}"
+                                              alt    = "media"
+                                            }
+                                            result = "publish_outcome"
+                                          }
+                                          except = {
+                                            as = "missing"
+                                            steps = [
+                                              {
+                                                publish_absent = {
+                                                  switch = [
+                                                    {
+                                                      condition = "$${missing.code != 404}"
+                                                      raise     = "$${missing}"
+                                                    },
+                                                  ]
+                                                }
+                                              },
+                                              {
+                                                publish_none = {
+                                                  assign = [
+                                                    {
+                                                      publish_outcome = null
+                                                    },
+                                                  ]
+                                                }
+                                              },
+                                            ]
+                                          }
+                                        }
+                                      },
+                                      {
+                                        publish_check = {
+                                          switch = [
+                                            {
+                                              condition = "$${publish_outcome == null and sys.now() > publish_until}"
+                                              raise     = "task publish timed out after 3600 s"
+                                            },
+                                            {
+                                              condition = "$${publish_outcome == null}"
+                                              next      = "publish_wait"
+                                            },
+                                            {
+                                              condition = "$${publish_outcome.status != \"succeeded\"}"
+                                              raise     = "$${\"task publish failed: \" + publish_outcome.message}"
+                                            },
+                                          ]
+                                        }
+                                      },
+                                    ]
+                                  }
+                                }
+                              },
+                            ]
+                          }
+                          except = {
+                            as = "e"
+                            steps = [
+                              {
+                                chain_1_failed = {
+                                  assign = [
+                                    {
+                                      failed = "$${current}"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                chain_1_raise = {
+                                  raise = "$${e}"
+                                }
+                              },
+                            ]
                           }
                         }
                       },
@@ -711,97 +1221,174 @@ resource "google_workflows_workflow" "every_kind" {
                   }
                 },
                 {
-                  score = {
+                  chain_2 = {
                     steps = [
                       {
-                        score_token = {
-                          call = "googleapis.secretmanager.v1.projects.secrets.versions.accessString"
-                          args = {
-                            secret_id = google_secret_manager_secret.databricks_token.secret_id
-                          }
-                          result = "token"
-                        }
-                      },
-                      {
-                        score_submit = {
-                          call = "http.post"
-                          args = {
-                            url = "${var.databricks_host}/api/2.1/jobs/run-now"
-                            headers = {
-                              Authorization = "$${\"Bearer \" + token}"
-                            }
-                            body = {
-                              job_id = tonumber(databricks_job.dbx.id)
-                              job_parameters = {
-                                pipeline = "every_kind"
-                                task     = "score"
-                                run      = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                                staging  = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
-                              }
-                            }
-                          }
-                          result = "submitted"
-                        }
-                      },
-                      {
-                        score_wait = {
-                          call = "sys.sleep"
-                          args = {
-                            seconds = 30
-                          }
-                        }
-                      },
-                      {
-                        score_poll = {
-                          call = "http.get"
-                          args = {
-                            url = "${var.databricks_host}/api/2.1/jobs/runs/get"
-                            headers = {
-                              Authorization = "$${\"Bearer \" + token}"
-                            }
-                            query = {
-                              run_id = "$${submitted.body.run_id}"
-                            }
-                          }
-                          result = "polled"
-                        }
-                      },
-                      {
-                        score_check = {
-                          switch = [
+                        chain_2_init = {
+                          assign = [
                             {
-                              condition = "$${polled.body.state.life_cycle_state != \"TERMINATED\"}"
-                              next      = "score_wait"
-                            },
-                            {
-                              condition = "$${polled.body.state.result_state != \"SUCCESS\"}"
-                              raise     = "task score failed on Databricks"
+                              current = ""
                             },
                           ]
+                        }
+                      },
+                      {
+                        chain_2_run = {
+                          try = {
+                            steps = [
+                              {
+                                score_begin = {
+                                  assign = [
+                                    {
+                                      current = "score"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                score_ready = {
+                                  switch = [
+                                    {
+                                      condition = "$${failed != \"\"}"
+                                      raise     = "$${\"task score not started: task \" + failed + \" failed\"}"
+                                    },
+                                    {
+                                      condition = "$${not(done_enrich)}"
+                                      next      = "score_idle"
+                                    },
+                                  ]
+                                  next = "score_token"
+                                }
+                              },
+                              {
+                                score_idle = {
+                                  call = "sys.sleep"
+                                  args = {
+                                    seconds = 5
+                                  }
+                                  next = "score_ready"
+                                }
+                              },
+                              {
+                                score_token = {
+                                  call = "googleapis.secretmanager.v1.projects.secrets.versions.accessString"
+                                  args = {
+                                    secret_id = google_secret_manager_secret.databricks_token.secret_id
+                                  }
+                                  result = "token"
+                                }
+                              },
+                              {
+                                score_submit = {
+                                  call = "http.post"
+                                  args = {
+                                    url = "${var.databricks_host}/api/2.1/jobs/run-now"
+                                    headers = {
+                                      Authorization = "$${\"Bearer \" + token}"
+                                    }
+                                    body = {
+                                      job_id = tonumber(databricks_job.dbx.id)
+                                      job_parameters = {
+                                        pipeline = "every_kind"
+                                        task     = "score"
+                                        run      = "$${run}"
+                                        staging  = "$${staging}"
+                                      }
+                                    }
+                                  }
+                                  result = "score_submitted"
+                                }
+                              },
+                              {
+                                score_deadline = {
+                                  assign = [
+                                    {
+                                      score_until = "$${sys.now() + ${var.vm_task_timeout_seconds}}"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                score_wait = {
+                                  call = "sys.sleep"
+                                  args = {
+                                    seconds = 30
+                                  }
+                                }
+                              },
+                              {
+                                score_poll = {
+                                  call = "http.get"
+                                  args = {
+                                    url = "${var.databricks_host}/api/2.1/jobs/runs/get"
+                                    headers = {
+                                      Authorization = "$${\"Bearer \" + token}"
+                                    }
+                                    query = {
+                                      run_id = "$${score_submitted.body.run_id}"
+                                    }
+                                  }
+                                  result = "score_polled"
+                                }
+                              },
+                              {
+                                score_check = {
+                                  switch = [
+                                    {
+                                      condition = "$${not(score_polled.body.state.life_cycle_state == \"TERMINATED\" or score_polled.body.state.life_cycle_state == \"SKIPPED\" or score_polled.body.state.life_cycle_state == \"INTERNAL_ERROR\") and sys.now() > score_until}"
+                                      raise     = "task score timed out on Databricks"
+                                    },
+                                    {
+                                      condition = "$${not(score_polled.body.state.life_cycle_state == \"TERMINATED\" or score_polled.body.state.life_cycle_state == \"SKIPPED\" or score_polled.body.state.life_cycle_state == \"INTERNAL_ERROR\")}"
+                                      next      = "score_wait"
+                                    },
+                                    {
+                                      condition = "$${score_polled.body.state.life_cycle_state != \"TERMINATED\"}"
+                                      raise     = "$${\"task score ended on Databricks as \" + score_polled.body.state.life_cycle_state}"
+                                    },
+                                    {
+                                      condition = "$${default(map.get(score_polled.body.state, \"result_state\"), \"\") != \"SUCCESS\"}"
+                                      raise     = "$${\"task score failed on Databricks: \" + default(map.get(score_polled.body.state, \"state_message\"), \"\")}"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                score_done = {
+                                  assign = [
+                                    {
+                                      done_score = true
+                                    },
+                                  ]
+                                }
+                              },
+                            ]
+                          }
+                          except = {
+                            as = "e"
+                            steps = [
+                              {
+                                chain_2_failed = {
+                                  assign = [
+                                    {
+                                      failed = "$${current}"
+                                    },
+                                  ]
+                                }
+                              },
+                              {
+                                chain_2_raise = {
+                                  raise = "$${e}"
+                                }
+                              },
+                            ]
+                          }
                         }
                       },
                     ]
                   }
                 },
               ]
-            }
-          }
-        },
-        {
-          publish = {
-            call = "http.post"
-            args = {
-              url = google_cloudfunctions2_function.local.url
-              auth = {
-                type = "OIDC"
-              }
-              body = {
-                pipeline = "every_kind"
-                task     = "publish"
-                run      = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                staging  = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
-              }
-              timeout = 1800
             }
           }
         },

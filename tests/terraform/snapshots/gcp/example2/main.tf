@@ -2,8 +2,9 @@
 # change the pipeline and run `glacier terraform` again.
 #
 # Orchestrator: Google Cloud Workflows (one workflow per pipeline).
-# It runs the tasks level by level: the tasks of one level run in parallel, and a level
-# starts when the whole previous level has finished (a branch can wait for an unrelated task).
+# The tasks run in parallel branches cut along the graph's edges; each task starts when its own
+# inputs are ready (it waits for inputs of other branches by a flag); the tasks of one VM run one
+# after another.
 #
 # Tasks bound to provider.local() run in a Cloud Function (2nd gen) generated for their
 # executor (the 'local' runner: 1024 MB, 3600 s), with its own least-privilege service account.
@@ -76,6 +77,7 @@ resource "google_storage_bucket" "data_lake" {
 }
 
 resource "google_storage_bucket_object" "code" {
+  # src/ zipped: the pipeline modules and glacier_handler.py (VMs and Dataproc).
   name   = "code/code-${data.archive_file.code.output_md5}.zip"
   bucket = google_storage_bucket.glacier_artifacts.name
   source = data.archive_file.code.output_path
@@ -87,12 +89,6 @@ resource "google_storage_bucket_object" "source" {
   name   = format("code/source-%s.zip", filemd5("${path.module}/build/gcp/source.zip"))
   bucket = google_storage_bucket.glacier_artifacts.name
   source = "${path.module}/build/gcp/source.zip"
-}
-
-resource "google_storage_bucket_object" "handler" {
-  name   = "code/glacier_handler.py"
-  bucket = google_storage_bucket.glacier_artifacts.name
-  source = "${path.module}/src/glacier_handler.py"
 }
 
 resource "google_secret_manager_secret" "databricks_token" {
@@ -260,6 +256,11 @@ resource "databricks_workspace_file" "databricks_1" {
   path   = "/Shared/glacier/${var.name_prefix}/example2_heterogeneous.py"
 }
 
+resource "databricks_workspace_file" "databricks_wheel" {
+  source = "${path.module}/build/gcp/glacier_pipelines-0.1.0-py3-none-any.whl"
+  path   = "/Shared/glacier/${var.name_prefix}/glacier_pipelines-0.1.0-py3-none-any.whl"
+}
+
 data "databricks_node_type" "databricks" {
   local_disk = true
 }
@@ -295,6 +296,17 @@ resource "databricks_job" "databricks" {
         "{{job.parameters.staging}}",
       ]
     }
+    library {
+      whl = databricks_workspace_file.databricks_wheel.workspace_path
+    }
+    dynamic "library" {
+      for_each = [for r in split("\n", file("${path.module}/build/gcp/requirements.txt")) : trimspace(r) if trimspace(r) != ""]
+      content {
+        pypi {
+          package = library.value
+        }
+      }
+    }
   }
   job_cluster {
     job_cluster_key = "glacier"
@@ -304,6 +316,10 @@ resource "databricks_job" "databricks" {
       num_workers   = 2
       gcp_attributes {
         google_service_account = google_service_account.databricks.email
+      }
+      spark_env_vars = {
+        GLACIER_CLOUD        = "gcp"
+        GOOGLE_CLOUD_PROJECT = var.project_id
       }
     }
   }
@@ -328,6 +344,16 @@ resource "google_cloud_run_service_iam_member" "ml_inference_local" {
   member   = "serviceAccount:${google_service_account.ml_inference_orchestrator.email}"
 }
 
+resource "google_storage_bucket_iam_member" "ml_inference_outcomes" {
+  bucket = google_storage_bucket.glacier_artifacts.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.ml_inference_orchestrator.email}"
+  condition {
+    title      = "glacier-outcomes"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.glacier_artifacts.name}/objects/runs/\")"
+  }
+}
+
 resource "google_secret_manager_secret_iam_member" "ml_inference_databricks" {
   secret_id = google_secret_manager_secret.databricks_token.id
   role      = "roles/secretmanager.secretAccessor"
@@ -344,20 +370,132 @@ resource "google_workflows_workflow" "ml_inference" {
     main = {
       steps = [
         {
+          init = {
+            assign = [
+              {
+                run = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
+              },
+              {
+                staging = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
+              },
+              {
+                failed = ""
+              },
+            ]
+          }
+        },
+        {
+          extract_deadline = {
+            assign = [
+              {
+                extract_until = "$${sys.now() + 3660}"
+              },
+            ]
+          }
+        },
+        {
           extract = {
-            call = "http.post"
-            args = {
-              url = google_cloudfunctions2_function.local.url
-              auth = {
-                type = "OIDC"
-              }
-              body = {
-                pipeline = "ml_inference"
-                task     = "extract"
-                run      = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                staging  = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
-              }
-              timeout = 1800
+            try = {
+              steps = [
+                {
+                  extract_call = {
+                    call = "http.post"
+                    args = {
+                      url = google_cloudfunctions2_function.local.url
+                      auth = {
+                        type = "OIDC"
+                      }
+                      body = {
+                        pipeline = "ml_inference"
+                        task     = "extract"
+                        run      = "$${run}"
+                        staging  = "$${staging}"
+                        outcome  = true
+                      }
+                      timeout = 1800
+                    }
+                    result = "extract_result"
+                  }
+                },
+              ]
+            }
+            except = {
+              as = "e"
+              steps = [
+                {
+                  extract_timed_out = {
+                    switch = [
+                      {
+                        condition = "$${not(\"TimeoutError\" in e.tags)}"
+                        raise     = "$${e}"
+                      },
+                    ]
+                  }
+                },
+                {
+                  extract_wait = {
+                    call = "sys.sleep"
+                    args = {
+                      seconds = 30
+                    }
+                  }
+                },
+                {
+                  extract_poll = {
+                    try = {
+                      call = "googleapis.storage.v1.objects.get"
+                      args = {
+                        bucket = google_storage_bucket.glacier_artifacts.name
+                        object = "$${text.url_encode(\"runs/\" + run + \"/extract.outcome.json\")}"
+                        alt    = "media"
+                      }
+                      result = "extract_outcome"
+                    }
+                    except = {
+                      as = "missing"
+                      steps = [
+                        {
+                          extract_absent = {
+                            switch = [
+                              {
+                                condition = "$${missing.code != 404}"
+                                raise     = "$${missing}"
+                              },
+                            ]
+                          }
+                        },
+                        {
+                          extract_none = {
+                            assign = [
+                              {
+                                extract_outcome = null
+                              },
+                            ]
+                          }
+                        },
+                      ]
+                    }
+                  }
+                },
+                {
+                  extract_check = {
+                    switch = [
+                      {
+                        condition = "$${extract_outcome == null and sys.now() > extract_until}"
+                        raise     = "task extract timed out after 3600 s"
+                      },
+                      {
+                        condition = "$${extract_outcome == null}"
+                        next      = "extract_wait"
+                      },
+                      {
+                        condition = "$${extract_outcome.status != \"succeeded\"}"
+                        raise     = "$${\"task extract failed: \" + extract_outcome.message}"
+                      },
+                    ]
+                  }
+                },
+              ]
             }
           }
         },
@@ -372,11 +510,12 @@ resource "google_workflows_workflow" "ml_inference" {
               body = {
                 pipeline = "ml_inference"
                 task     = "clean"
-                run      = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                staging  = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
+                run      = "$${run}"
+                staging  = "$${staging}"
               }
-              timeout = 1800
+              timeout = 330
             }
+            result = "clean_result"
           }
         },
         {
@@ -401,12 +540,21 @@ resource "google_workflows_workflow" "ml_inference" {
                 job_parameters = {
                   pipeline = "ml_inference"
                   task     = "ml_predict"
-                  run      = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                  staging  = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
+                  run      = "$${run}"
+                  staging  = "$${staging}"
                 }
               }
             }
-            result = "submitted"
+            result = "ml_predict_submitted"
+          }
+        },
+        {
+          ml_predict_deadline = {
+            assign = [
+              {
+                ml_predict_until = "$${sys.now() + ${var.vm_task_timeout_seconds}}"
+              },
+            ]
           }
         },
         {
@@ -426,41 +574,146 @@ resource "google_workflows_workflow" "ml_inference" {
                 Authorization = "$${\"Bearer \" + token}"
               }
               query = {
-                run_id = "$${submitted.body.run_id}"
+                run_id = "$${ml_predict_submitted.body.run_id}"
               }
             }
-            result = "polled"
+            result = "ml_predict_polled"
           }
         },
         {
           ml_predict_check = {
             switch = [
               {
-                condition = "$${polled.body.state.life_cycle_state != \"TERMINATED\"}"
+                condition = "$${not(ml_predict_polled.body.state.life_cycle_state == \"TERMINATED\" or ml_predict_polled.body.state.life_cycle_state == \"SKIPPED\" or ml_predict_polled.body.state.life_cycle_state == \"INTERNAL_ERROR\") and sys.now() > ml_predict_until}"
+                raise     = "task ml_predict timed out on Databricks"
+              },
+              {
+                condition = "$${not(ml_predict_polled.body.state.life_cycle_state == \"TERMINATED\" or ml_predict_polled.body.state.life_cycle_state == \"SKIPPED\" or ml_predict_polled.body.state.life_cycle_state == \"INTERNAL_ERROR\")}"
                 next      = "ml_predict_wait"
               },
               {
-                condition = "$${polled.body.state.result_state != \"SUCCESS\"}"
-                raise     = "task ml_predict failed on Databricks"
+                condition = "$${ml_predict_polled.body.state.life_cycle_state != \"TERMINATED\"}"
+                raise     = "$${\"task ml_predict ended on Databricks as \" + ml_predict_polled.body.state.life_cycle_state}"
+              },
+              {
+                condition = "$${default(map.get(ml_predict_polled.body.state, \"result_state\"), \"\") != \"SUCCESS\"}"
+                raise     = "$${\"task ml_predict failed on Databricks: \" + default(map.get(ml_predict_polled.body.state, \"state_message\"), \"\")}"
+              },
+            ]
+          }
+        },
+        {
+          save_deadline = {
+            assign = [
+              {
+                save_until = "$${sys.now() + 3660}"
               },
             ]
           }
         },
         {
           save = {
-            call = "http.post"
-            args = {
-              url = google_cloudfunctions2_function.local.url
-              auth = {
-                type = "OIDC"
-              }
-              body = {
-                pipeline = "ml_inference"
-                task     = "save"
-                run      = "$${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}"
-                staging  = "gs://${google_storage_bucket.glacier_artifacts.name}/runs"
-              }
-              timeout = 1800
+            try = {
+              steps = [
+                {
+                  save_call = {
+                    call = "http.post"
+                    args = {
+                      url = google_cloudfunctions2_function.local.url
+                      auth = {
+                        type = "OIDC"
+                      }
+                      body = {
+                        pipeline = "ml_inference"
+                        task     = "save"
+                        run      = "$${run}"
+                        staging  = "$${staging}"
+                        outcome  = true
+                      }
+                      timeout = 1800
+                    }
+                    result = "save_result"
+                  }
+                },
+              ]
+            }
+            except = {
+              as = "e"
+              steps = [
+                {
+                  save_timed_out = {
+                    switch = [
+                      {
+                        condition = "$${not(\"TimeoutError\" in e.tags)}"
+                        raise     = "$${e}"
+                      },
+                    ]
+                  }
+                },
+                {
+                  save_wait = {
+                    call = "sys.sleep"
+                    args = {
+                      seconds = 30
+                    }
+                  }
+                },
+                {
+                  save_poll = {
+                    try = {
+                      call = "googleapis.storage.v1.objects.get"
+                      args = {
+                        bucket = google_storage_bucket.glacier_artifacts.name
+                        object = "$${text.url_encode(\"runs/\" + run + \"/save.outcome.json\")}"
+                        alt    = "media"
+                      }
+                      result = "save_outcome"
+                    }
+                    except = {
+                      as = "missing"
+                      steps = [
+                        {
+                          save_absent = {
+                            switch = [
+                              {
+                                condition = "$${missing.code != 404}"
+                                raise     = "$${missing}"
+                              },
+                            ]
+                          }
+                        },
+                        {
+                          save_none = {
+                            assign = [
+                              {
+                                save_outcome = null
+                              },
+                            ]
+                          }
+                        },
+                      ]
+                    }
+                  }
+                },
+                {
+                  save_check = {
+                    switch = [
+                      {
+                        condition = "$${save_outcome == null and sys.now() > save_until}"
+                        raise     = "task save timed out after 3600 s"
+                      },
+                      {
+                        condition = "$${save_outcome == null}"
+                        next      = "save_wait"
+                      },
+                      {
+                        condition = "$${save_outcome.status != \"succeeded\"}"
+                        raise     = "$${\"task save failed: \" + save_outcome.message}"
+                      },
+                    ]
+                  }
+                },
+              ]
             }
           }
         },

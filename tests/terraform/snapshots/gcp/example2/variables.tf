@@ -40,3 +40,9 @@ variable "subnetwork" {
   type        = string
   default     = "default"
 }
+
+variable "vm_task_timeout_seconds" {
+  description = "How long a workflow waits for a task on a VM or cluster before it fails the run."
+  type        = number
+  default     = 21600
+}
