@@ -28,6 +28,7 @@ from glacier.config.providers import ProviderConfig
 from glacier.errors import ConfigError, MissingDependencyError
 from glacier.storage import io
 from glacier.storage.errors import Hints
+from glacier.storage.listing import version_of
 from glacier.storage.paths import check_bucket_path
 
 if TYPE_CHECKING:
@@ -297,20 +298,12 @@ class ObjectStore(Backend[C]):
                 infos = {uri: fs.info(uri)}
         except FileNotFoundError:
             infos = {}
-        return [f"{path}:{_version(infos[path])}" for path in sorted(infos)]
+        return [f"{path}:{version_of(infos[path])}" for path in sorted(infos)]
 
     def delete(self, fs: Any, uri: str, files: list[str], *, folder: bool) -> None:
         if files:
             fs.rm(files)
             fs.invalidate_cache()
-
-
-def _version(info: dict[str, Any]) -> str:
-    for key in ("ETag", "etag", "md5Hash", "content_md5", "crc32c", "generation"):
-        if info.get(key):
-            return f"{key}={info[key]}"
-    mtime = info.get("LastModified") or info.get("last_modified") or info.get("updated") or info.get("mtime")
-    return f"size={info.get('size')}:mtime={mtime}"
 
 
 def _names(types: tuple[type, ...]) -> str:

@@ -9,43 +9,63 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from glacier.config._base import GlacierConfig
-    from glacier.config.execution import (
-        AzureFunctionConfig,
-        AzureVMConfig,
-        CloudFunctionConfig,
-        ComputeEngineConfig,
-        DaskConfig,
-        DatabricksConfig,
-        DataprocConfig,
-        EC2Config,
-        EMRConfig,
-        ExecutionConfig,
-        LambdaConfig,
-        SparkConfig,
-    )
-    from glacier.config.providers import AwsConfig, AzureConfig, GcpConfig, LocalConfig, ProviderConfig
-    from glacier.config.storage import AzureBlobConfig, GCSConfig, S3Config, StorageConfig
+    from glacier.config._base import GlacierConfig as GlacierConfig
+    from glacier.config.execution import AzureFunctionConfig as AzureFunctionConfig
+    from glacier.config.execution import AzureVMConfig as AzureVMConfig
+    from glacier.config.execution import CloudFunctionConfig as CloudFunctionConfig
+    from glacier.config.execution import ComputeEngineConfig as ComputeEngineConfig
+    from glacier.config.execution import DaskConfig as DaskConfig
+    from glacier.config.execution import DatabricksConfig as DatabricksConfig
+    from glacier.config.execution import DataprocConfig as DataprocConfig
+    from glacier.config.execution import EC2Config as EC2Config
+    from glacier.config.execution import EMRConfig as EMRConfig
+    from glacier.config.execution import ExecutionConfig as ExecutionConfig
+    from glacier.config.execution import LambdaConfig as LambdaConfig
+    from glacier.config.execution import SparkConfig as SparkConfig
+    from glacier.config.providers import AwsConfig as AwsConfig
+    from glacier.config.providers import AzureConfig as AzureConfig
+    from glacier.config.providers import GcpConfig as GcpConfig
+    from glacier.config.providers import LocalConfig as LocalConfig
+    from glacier.config.providers import ProviderConfig as ProviderConfig
+    from glacier.config.storage import AzureBlobConfig as AzureBlobConfig
+    from glacier.config.storage import GCSConfig as GCSConfig
+    from glacier.config.storage import S3Config as S3Config
+    from glacier.config.storage import StorageConfig as StorageConfig
 
-# Submodules are imported on first use (PEP 562) to keep `import glacier` fast.
-_MODULES = {
+#: Every public name and the submodule that defines it. A submodule is imported when one of
+#: its names is first used (PEP 562), so that `import glacier` stays fast.
+_EXPORTS = {
     "GlacierConfig": "_base",
     "ProviderConfig": "providers",
+    "StorageConfig": "storage",
+    "ExecutionConfig": "execution",
     "LocalConfig": "providers",
     "AwsConfig": "providers",
     "GcpConfig": "providers",
     "AzureConfig": "providers",
-    "StorageConfig": "storage",
     "S3Config": "storage",
     "GCSConfig": "storage",
     "AzureBlobConfig": "storage",
+    "LambdaConfig": "execution",
+    "CloudFunctionConfig": "execution",
+    "AzureFunctionConfig": "execution",
+    "EC2Config": "execution",
+    "ComputeEngineConfig": "execution",
+    "AzureVMConfig": "execution",
+    "DatabricksConfig": "execution",
+    "SparkConfig": "execution",
+    "EMRConfig": "execution",
+    "DataprocConfig": "execution",
+    "DaskConfig": "execution",
 }
+
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
     import importlib
 
-    module = _MODULES.get(name, "execution" if name in __all__ else None)
+    module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'glacier.config' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"glacier.config.{module}"), name)
@@ -55,29 +75,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-
-
-__all__ = [
-    "GlacierConfig",
-    "ProviderConfig",
-    "StorageConfig",
-    "ExecutionConfig",
-    "LocalConfig",
-    "AwsConfig",
-    "GcpConfig",
-    "AzureConfig",
-    "S3Config",
-    "GCSConfig",
-    "AzureBlobConfig",
-    "LambdaConfig",
-    "CloudFunctionConfig",
-    "AzureFunctionConfig",
-    "EC2Config",
-    "ComputeEngineConfig",
-    "AzureVMConfig",
-    "DatabricksConfig",
-    "SparkConfig",
-    "EMRConfig",
-    "DataprocConfig",
-    "DaskConfig",
-]

@@ -35,8 +35,22 @@ class GlacierConfig(BaseModel):
     # defer_build: validators are built on first use, keeping `import glacier` fast
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
+    #: The cloud it belongs to (``"aws"``, ``"gcp"``, ``"azure"``, ``"local"``), or ``""`` when
+    #: it is not one cloud's (a base class, a cluster that runs on several).
+    cloud: ClassVar[str] = ""
     #: Human name of the cloud service the config describes (for messages).
     service: ClassVar[str] = ""
+
+    def __init_subclass__(
+        cls, *, cloud: str | None = None, service: str | None = None, **kwargs: Any
+    ) -> None:
+        """A config class names its cloud and service in its header:
+        ``class S3Config(StorageConfig, cloud="aws", service="Amazon S3")``."""
+        super().__init_subclass__(**kwargs)
+        if cloud is not None:
+            cls.cloud = cloud
+        if service is not None:
+            cls.service = service
 
     def __init__(self, *args: Any, **data: Any) -> None:
         if args and not (len(args) == 1 and args[0] is Ellipsis):

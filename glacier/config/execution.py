@@ -29,8 +29,6 @@ class ExecutionConfig(GlacierConfig):
 
     #: ``"serverless"``, ``"vm"`` or ``"cluster"``: the provider method it goes with.
     kind: ClassVar[str] = ""
-    #: The cloud it belongs to, or ``""`` when it runs on several.
-    cloud: ClassVar[str] = ""
 
 
 # --- serverless -----------------------------------------------------------------
@@ -44,7 +42,7 @@ class ServerlessConfig(ExecutionConfig):
     timeout: int
 
 
-class LambdaConfig(ServerlessConfig):
+class LambdaConfig(ServerlessConfig, cloud="aws", service="AWS Lambda"):
     """An AWS Lambda function (memory 128-10240 MB, timeout at most 900 s).
 
     Examples
@@ -52,9 +50,6 @@ class LambdaConfig(ServerlessConfig):
     >>> LambdaConfig(memory=1024)
     LambdaConfig(memory=1024)
     """
-
-    cloud: ClassVar[str] = "aws"
-    service: ClassVar[str] = "AWS Lambda"
 
     memory: int = Field(1024, ge=128, le=10240, description="MB")
     timeout: int = Field(300, ge=1, le=900, description="seconds")
@@ -64,11 +59,8 @@ class LambdaConfig(ServerlessConfig):
     reserved_concurrency: int | None = Field(None, ge=0, le=1000)
 
 
-class CloudFunctionConfig(ServerlessConfig):
+class CloudFunctionConfig(ServerlessConfig, cloud="gcp", service="Cloud Functions"):
     """A Google Cloud Function, 2nd gen (memory 128-32768 MB, timeout at most 3600 s)."""
-
-    cloud: ClassVar[str] = "gcp"
-    service: ClassVar[str] = "Cloud Functions"
 
     memory: int = Field(1024, ge=128, le=32768, description="MB")
     timeout: int = Field(300, ge=1, le=3600, description="seconds")
@@ -77,12 +69,9 @@ class CloudFunctionConfig(ServerlessConfig):
     min_instances: int = Field(0, ge=0, le=1000)
 
 
-class AzureFunctionConfig(ServerlessConfig):
+class AzureFunctionConfig(ServerlessConfig, cloud="azure", service="Azure Functions"):
     """An Azure Function on Linux (Flex Consumption: 2048 or 4096 MB, timeout at most 600 s
     on the consumption plans)."""
-
-    cloud: ClassVar[str] = "azure"
-    service: ClassVar[str] = "Azure Functions"
 
     memory: Literal[512, 2048, 4096] = 2048
     timeout: int = Field(300, ge=1, le=600, description="seconds")
@@ -97,7 +86,7 @@ class VMConfig(ExecutionConfig):
     kind: ClassVar[str] = "vm"
 
 
-class EC2Config(VMConfig):
+class EC2Config(VMConfig, cloud="aws", service="Amazon EC2"):
     """An Amazon EC2 instance.
 
     Examples
@@ -105,9 +94,6 @@ class EC2Config(VMConfig):
     >>> EC2Config(instance_type="t3.large", ami="ami-12345678")
     EC2Config(instance_type='t3.large', ami='ami-12345678')
     """
-
-    cloud: ClassVar[str] = "aws"
-    service: ClassVar[str] = "Amazon EC2"
 
     instance_type: Annotated[
         str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "EC2 instance type", "t3.large")
@@ -119,11 +105,8 @@ class EC2Config(VMConfig):
     subnet_id: str | None = None
 
 
-class ComputeEngineConfig(VMConfig):
+class ComputeEngineConfig(VMConfig, cloud="gcp", service="Compute Engine"):
     """A Google Compute Engine instance."""
-
-    cloud: ClassVar[str] = "gcp"
-    service: ClassVar[str] = "Compute Engine"
 
     machine_type: Annotated[str, matching(r"[a-z][a-z0-9]*-[a-z0-9-]+", "machine type", "e2-standard-2")] = (
         "e2-standard-2"
@@ -133,12 +116,9 @@ class ComputeEngineConfig(VMConfig):
     zone: Annotated[str | None, matching(r"[a-z]+-[a-z]+\d{1,2}-[a-z]", "GCP zone", "us-central1-a")] = None
 
 
-class AzureVMConfig(VMConfig):
+class AzureVMConfig(VMConfig, cloud="azure", service="Azure Virtual Machines"):
     """An Azure Linux virtual machine. The default image, Debian 12, runs Python 3.11: the
     Python the deployment packages are built for (the VM checks it before running a task)."""
-
-    cloud: ClassVar[str] = "azure"
-    service: ClassVar[str] = "Azure Virtual Machines"
 
     vm_size: Annotated[
         str, matching(r"(Standard|Basic)_[A-Za-z0-9_]+", "Azure VM size", "Standard_D2s_v5")
@@ -161,7 +141,7 @@ class ClusterConfig(ExecutionConfig):
     kind: ClassVar[str] = "cluster"
 
 
-class DatabricksConfig(ClusterConfig):
+class DatabricksConfig(ClusterConfig, service="Databricks"):
     """A Databricks cluster (on AWS, Azure or GCP).
 
     Examples
@@ -169,8 +149,6 @@ class DatabricksConfig(ClusterConfig):
     >>> DatabricksConfig(cluster_id="cluster-123", instance_type="i3.xlarge", num_workers=4)
     DatabricksConfig(cluster_id='cluster-123', instance_type='i3.xlarge', num_workers=4)
     """
-
-    service: ClassVar[str] = "Databricks"
 
     cluster_id: str | None = None
     instance_type: str | None = None
@@ -192,11 +170,9 @@ class DatabricksConfig(ClusterConfig):
         )
 
 
-class SparkConfig(ClusterConfig):
+class SparkConfig(ClusterConfig, service="Spark"):
     """A Spark cluster; the provider decides which managed service runs it
     (EMR on AWS, Dataproc on GCP, Databricks on Azure)."""
-
-    service: ClassVar[str] = "Spark"
 
     num_executors: int = Field(2, ge=1, le=10000)
     executor_memory: Annotated[
@@ -206,11 +182,8 @@ class SparkConfig(ClusterConfig):
     conf: dict[str, str] = Field(default_factory=dict)
 
 
-class EMRConfig(ClusterConfig):
+class EMRConfig(ClusterConfig, cloud="aws", service="Amazon EMR"):
     """An Amazon EMR cluster."""
-
-    cloud: ClassVar[str] = "aws"
-    service: ClassVar[str] = "Amazon EMR"
 
     release_label: Annotated[str, matching(r"emr-\d+\.\d+\.\d+", "EMR release label", "emr-7.5.0")] = (
         "emr-7.5.0"
@@ -220,18 +193,15 @@ class EMRConfig(ClusterConfig):
     applications: tuple[str, ...] = ("Spark",)
 
 
-class DataprocConfig(ClusterConfig):
+class DataprocConfig(ClusterConfig, cloud="gcp", service="Dataproc"):
     """A Google Dataproc cluster."""
-
-    cloud: ClassVar[str] = "gcp"
-    service: ClassVar[str] = "Dataproc"
 
     image_version: str = "2.2-debian12"
     machine_type: str = "n2-standard-4"
     num_workers: int = Field(2, ge=0, le=1000)
 
 
-class DaskConfig(ClusterConfig):
+class DaskConfig(ClusterConfig, service="Dask"):
     """A Dask cluster. ``address=None`` starts a ``LocalCluster`` for the run.
 
     Examples
@@ -239,8 +209,6 @@ class DaskConfig(ClusterConfig):
     >>> DaskConfig(n_workers=2)
     DaskConfig(n_workers=2)
     """
-
-    service: ClassVar[str] = "Dask"
 
     address: Annotated[
         str | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -19,10 +19,8 @@ _AZURE_ID = matching(_UUID, "Azure id (a UUID)", "00000000-0000-0000-0000-000000
 class ProviderConfig(GlacierConfig):
     """Base of the four provider configs."""
 
-    cloud: ClassVar[str] = ""
 
-
-class LocalConfig(ProviderConfig):
+class LocalConfig(ProviderConfig, cloud="local", service="local disk"):
     """Data on the local disk under ``base_path``; code runs on this machine.
 
     Examples
@@ -30,9 +28,6 @@ class LocalConfig(ProviderConfig):
     >>> LocalConfig(base_path="./data")
     LocalConfig(base_path='./data')
     """
-
-    cloud: ClassVar[str] = "local"
-    service: ClassVar[str] = "local disk"
 
     base_path: str = Field("./data", description="Folder holding every bucket.")
 
@@ -50,7 +45,7 @@ class LocalConfig(ProviderConfig):
         return value
 
 
-class AwsConfig(ProviderConfig):
+class AwsConfig(ProviderConfig, cloud="aws", service="AWS"):
     """Amazon Web Services. Unset fields follow the standard AWS credential chain
     (``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL`` ...).
 
@@ -59,9 +54,6 @@ class AwsConfig(ProviderConfig):
     >>> AwsConfig(region="us-east-1")
     AwsConfig(region='us-east-1')
     """
-
-    cloud: ClassVar[str] = "aws"
-    service: ClassVar[str] = "AWS"
 
     region: Annotated[
         str, matching(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}", "AWS region", "us-east-1")
@@ -76,7 +68,7 @@ class AwsConfig(ProviderConfig):
     session_token: SecretStr | None = None
 
 
-class GcpConfig(ProviderConfig):
+class GcpConfig(ProviderConfig, cloud="gcp", service="Google Cloud"):
     """Google Cloud. Unset fields follow Application Default Credentials
     (``GOOGLE_APPLICATION_CREDENTIALS``, ``GOOGLE_CLOUD_PROJECT``, ``STORAGE_EMULATOR_HOST``).
 
@@ -85,9 +77,6 @@ class GcpConfig(ProviderConfig):
     >>> GcpConfig(project_id="my-project")
     GcpConfig(project_id='my-project')
     """
-
-    cloud: ClassVar[str] = "gcp"
-    service: ClassVar[str] = "Google Cloud"
 
     project_id: Annotated[
         str | None,
@@ -103,7 +92,7 @@ class GcpConfig(ProviderConfig):
     endpoint_url: Annotated[str | None, matching(_URL, "endpoint URL", "http://127.0.0.1:9023")] = None
 
 
-class AzureConfig(ProviderConfig):
+class AzureConfig(ProviderConfig, cloud="azure", service="Azure"):
     """Microsoft Azure. Unset fields follow ``AZURE_SUBSCRIPTION_ID``,
     ``AZURE_STORAGE_ACCOUNT``, ``AZURE_STORAGE_KEY`` and ``AZURE_STORAGE_CONNECTION_STRING``.
 
@@ -112,9 +101,6 @@ class AzureConfig(ProviderConfig):
     >>> AzureConfig(subscription_id="00000000-0000-0000-0000-000000000000")
     AzureConfig(subscription_id='00000000-0000-0000-0000-000000000000')
     """
-
-    cloud: ClassVar[str] = "azure"
-    service: ClassVar[str] = "Azure"
 
     subscription_id: Annotated[str | None, _AZURE_ID] = Field(
         default_factory=from_env("AZURE_SUBSCRIPTION_ID")

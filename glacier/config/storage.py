@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -14,10 +14,8 @@ __all__ = ["StorageConfig", "S3Config", "GCSConfig", "AzureBlobConfig"]
 class StorageConfig(GlacierConfig):
     """Base of the storage configs."""
 
-    cloud: ClassVar[str] = ""
 
-
-class S3Config(StorageConfig):
+class S3Config(StorageConfig, cloud="aws", service="Amazon S3"):
     """An Amazon S3 bucket.
 
     Examples
@@ -25,9 +23,6 @@ class S3Config(StorageConfig):
     >>> S3Config(versioning=True, encryption="AES256")
     S3Config(encryption='AES256', versioning=True)
     """
-
-    cloud: ClassVar[str] = "aws"
-    service: ClassVar[str] = "Amazon S3"
 
     storage_class: Literal[
         "STANDARD",
@@ -48,7 +43,7 @@ class S3Config(StorageConfig):
     ] = None
 
 
-class GCSConfig(StorageConfig):
+class GCSConfig(StorageConfig, cloud="gcp", service="Google Cloud Storage"):
     """A Google Cloud Storage bucket.
 
     Examples
@@ -56,9 +51,6 @@ class GCSConfig(StorageConfig):
     >>> GCSConfig(storage_class="NEARLINE")
     GCSConfig(storage_class='NEARLINE')
     """
-
-    cloud: ClassVar[str] = "gcp"
-    service: ClassVar[str] = "Google Cloud Storage"
 
     storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
     location: str | None = None
@@ -68,7 +60,7 @@ class GCSConfig(StorageConfig):
     retention_days: int | None = Field(None, ge=1, le=36500)
 
 
-class AzureBlobConfig(StorageConfig):
+class AzureBlobConfig(StorageConfig, cloud="azure", service="Azure Blob Storage"):
     """An Azure Blob Storage container.
 
     Examples
@@ -76,9 +68,6 @@ class AzureBlobConfig(StorageConfig):
     >>> AzureBlobConfig(tier="hot", encryption=True)
     AzureBlobConfig(tier='hot', encryption=True)
     """
-
-    cloud: ClassVar[str] = "azure"
-    service: ClassVar[str] = "Azure Blob Storage"
 
     tier: Literal["hot", "cool", "cold", "archive"] = "hot"
     encryption: bool = True

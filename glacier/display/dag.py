@@ -155,7 +155,11 @@ def _count(n: int, word: str) -> str:
 
 
 def _short(label: str, limit: int = 22) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+    """Cut in the middle: ``raw/sales/nordics/2024-03`` keeps its distinguishing end."""
+    if len(label) <= limit:
+        return label
+    head = limit // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head) :]
 
 
 def dag_svg(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+from polars.exceptions import PanicException
 
 from glacier.clouds.backend import Place
 from glacier.display.protocol import Displayable
@@ -22,6 +23,7 @@ from glacier.errors import StorageError
 from glacier.storage import deferred, io, observe
 from glacier.storage.errors import Hints, storage_errors
 from glacier.storage.formats import FORMATS, format_of, has_suffix, is_glob
+from glacier.storage.listing import is_data, version_of
 from glacier.storage.paths import check_bucket_path
 
 if TYPE_CHECKING:
@@ -29,7 +31,10 @@ if TYPE_CHECKING:
     from glacier.config import StorageConfig
     from glacier.provider import Provider
 
-__all__ = ["Bucket"]
+__all__ = ["Bucket", "READ_ATTEMPTS"]
+
+#: How many times a folder read starts again when its files change while they are read.
+READ_ATTEMPTS = 50
 
 
 class Bucket(Displayable):
@@ -119,21 +124,27 @@ class Bucket(Displayable):
         """The bucket's own location, as the filesystem names it."""
         return self._backend.uri(self.bucket, "")
 
-    def _files(self) -> list[str]:
-        """Every data file this bucket path names, as filesystem paths (raises when unreachable)."""
+    def _listing(self) -> dict[str, str]:
+        """Every data file this bucket path names -> its version now (raises when unreachable)."""
         fs, uri = self.fs, self.get_uri()
         fs.invalidate_cache()
         try:
             if is_glob(self.path):
-                found = fs.glob(uri)
+                found = fs.glob(uri, detail=True)
             elif self.is_folder:
-                found = fs.find(uri)
+                found = fs.find(uri, detail=True)
             else:
                 info = fs.info(uri)
-                return [uri] if info.get("type") != "directory" else []
+                return {uri: version_of(info)} if info.get("type") != "directory" else {}
         except FileNotFoundError:
-            return []
-        return sorted(self._backend.from_fs(p) for p in found if _is_data(p))
+            return {}
+        return {
+            self._backend.from_fs(p): version_of(found[p]) for p in sorted(found) if is_data(self._key(p))
+        }
+
+    def _files(self) -> list[str]:
+        """Every data file this bucket path names, as filesystem paths (raises when unreachable)."""
+        return sorted(self._listing())
 
     def _key(self, path: str) -> str:
         """A filesystem path as a key relative to the bucket root."""
@@ -162,7 +173,7 @@ class Bucket(Displayable):
                 except FileNotFoundError:
                     found = []
                 keys = [self._key(p) for p in found]
-                return sorted(k for k in keys if k.startswith(base) and _is_data(k))
+                return sorted(k for k in keys if k.startswith(base) and is_data(k))
             return sorted(self._key(p) for p in self._files())
 
     def exists(self) -> bool:
@@ -193,7 +204,13 @@ class Bucket(Displayable):
                 lazy.collect_schema()
             return lazy
         with self._errors("read"):
-            files = self._files()
+            listing = self._listing()
+        return self._scan(listing, **kwargs)
+
+    def _scan(self, listing: dict[str, str], **kwargs: Any) -> pl.LazyFrame:
+        """A ``LazyFrame`` over the files of ``listing`` (a folder's or a glob's)."""
+        uri, opts, files = self.get_uri(), self.storage_options, sorted(listing)
+        fmt = format_of(self.path, default="parquet")
         if not files:
             raise StorageError(f"no object at {uri}: write it first or check the bucket and path")
         if self.is_folder:
@@ -219,10 +236,35 @@ class Bucket(Displayable):
         return scan_files(self.fs, paths, fmt, base=base, hive=hive, **kwargs)
 
     def read(self, **kwargs: Any) -> pl.DataFrame:
-        """The whole object (or dataset) as a ``pl.DataFrame``."""
-        lazy = self.scan(**kwargs)
-        with self._errors("read"):
-            return lazy.collect()
+        """The whole object (or dataset) as a ``pl.DataFrame``.
+
+        A folder or glob is read as one consistent version: when its files changed while
+        they were read (a writer replaced one, or swapped a partitioned dataset), the read
+        is done again, so it returns the old dataset or the new one, never a mix.
+        """
+        if not self.is_folder and not is_glob(self.path):
+            lazy = self.scan(**kwargs)
+            with self._errors("read"):
+                return lazy.collect()
+        for _ in range(READ_ATTEMPTS):
+            with self._errors("read"):
+                before = self._listing()
+            try:
+                lazy = self._scan(before, **kwargs)
+                with self._errors("read"):
+                    frame = lazy.collect()
+            except (StorageError, PanicException):  # a file went or changed under polars
+                with self._errors("read"):
+                    if self._listing() == before:
+                        raise
+                continue
+            with self._errors("read"):
+                if self._listing() == before:
+                    return frame
+        raise StorageError(
+            f"cannot read {self.get_uri()}: its files kept changing while they were read "
+            f"({READ_ATTEMPTS} attempts); read it again once the writer is done"
+        )
 
     # -- writing ---------------------------------------------------------------------
     def write(
@@ -311,12 +353,6 @@ class Bucket(Displayable):
     def __repr__(self) -> str:
         cfg = f", config={self.config!r}" if self.config is not None else ""
         return f"Bucket({self.get_uri()!r}{cfg})"
-
-
-def _is_data(path: str) -> bool:
-    """Not a hidden or temporary file, not a folder marker."""
-    name = path.rstrip("/").rsplit("/", 1)[-1]
-    return bool(name) and not name.startswith((".", "_")) and not path.endswith("/")
 
 
 def _folder_format(files: list[str], uri: str) -> str:

@@ -156,7 +156,8 @@ class Collection:
             lazy = {n: s.values[n] for n in order if isinstance(s.values.get(n), pl.LazyFrame)}
             inputs = {n: [u for u in graph.nodes[n].upstream if u in lazy] for n in lazy}
             own = plan_metrics.own_lines(lazy, inputs)
-            figures = plan_metrics.attribute(metrics, own, list(graph.nodes), owners)
+            ancestry = {n: graph.ancestors(n) for n in order}
+            figures = plan_metrics.attribute(metrics, own, list(graph.nodes), owners, ancestry)
         wall, total = end - start, (metrics.seconds if metrics is not None else 0.0)
         for nid in order:
             rec = tasks[nid]
@@ -171,6 +172,8 @@ class Collection:
                 if rec.rows is None:
                     rec.rows = fig.rows
                 rec.note = note
+                if fig.after is not None and nid not in results:
+                    rec.note = f"rows not known: polars runs part of {fig.after} before it"
             elif fig is not None and fig.fused_into is not None:
                 rec.note = f"fused into {fig.fused_into}"
             else:

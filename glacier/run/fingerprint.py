@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import linecache
 import marshal
 import pickle
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ def code_fingerprint(task: Task) -> str:
     fn = getattr(task, "source_fn", task.fn)  # a partition map is keyed on its task's code
     into = getattr(task, "into", None)
     try:
-        source = inspect.getsource(fn).encode()
+        source = function_source(fn)
     except (OSError, TypeError):
         source = marshal.dumps(fn.__code__)
     parts: list[str | bytes] = [type(task).__name__, task.name, source]
@@ -50,6 +51,44 @@ def code_fingerprint(task: Task) -> str:
         parts.append(f"into:{into.get_uri()}")
     parts.extend(code_parts(fn))  # constants it reads, helpers it calls (glacier.run.code_deps)
     return digest(*parts)
+
+
+def function_source(fn: Any) -> bytes:
+    """The lines of ``fn``'s definition (decorators to its last line, nested functions
+    included), as ``inspect.getsource`` gives them but without tokenizing the file (which
+    costs a fresh process tens of milliseconds). Raises ``OSError`` when the source is unknown."""
+    fn = inspect.unwrap(fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return inspect.getsource(fn).encode()
+    lines = linecache.getlines(code.co_filename)
+    if not lines:
+        return inspect.getsource(fn).encode()  # raises OSError when there is no source at all
+    first = code.co_firstlineno
+    end = max(_last_line(code), first)
+    head = lines[first - 1]
+    indent = len(head) - len(head.lstrip())
+    for i in range(first - 1, min(end + 50, len(lines))):  # past the decorators: the def line
+        if lines[i].lstrip().startswith(("def ", "async def ")):
+            end = max(end, i + 1)
+            break
+    while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > indent):
+        end += 1  # closing brackets and blank lines of the body (they hold no instructions)
+    while end > first and not lines[end - 1].strip():
+        end -= 1
+    return "".join(lines[first - 1 : end]).encode()
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _last_line(code: Any) -> int:
+    last = max((line for _, _, line in code.co_lines() if line is not None), default=code.co_firstlineno)
+    for const in code.co_consts:
+        if hasattr(const, "co_lines"):
+            last = max(last, _last_line(const))
+    return last
 
 
 def executor_fingerprint(executor: Executor) -> str:

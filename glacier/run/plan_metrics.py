@@ -150,6 +150,9 @@ class TaskFigures:
     rows: int | None = None
     seconds: float | None = None
     fused_into: str | None = None
+    #: A later task whose work polars moved below this task's nodes (a pushed-down filter):
+    #: the rows leaving this task's nodes are then not its output, and are not reported.
+    after: str | None = None
     ran: bool = False
     nodes: list[int] = field(default_factory=list)
 
@@ -171,11 +174,19 @@ def own_lines(
         full[nid] = Counter(line.strip() for line in text.splitlines() if line.strip())
     own: dict[str, Counter[str]] = {}
     for nid, lines in full.items():
-        mine = Counter(lines)
-        for up in inputs.get(nid, ()):
-            if up in full:
-                mine -= full[up]
-        own[nid] = mine
+        ups = [full[u] for u in inputs.get(nid, ()) if u in full]
+        if not ups:
+            own[nid] = lines
+            continue
+        mine = dict(lines)
+        for up in ups:
+            for line, n in up.items():
+                if line in mine:
+                    if mine[line] > n:
+                        mine[line] -= n
+                    else:
+                        del mine[line]
+        own[nid] = Counter(mine)
     return own
 
 
@@ -214,15 +225,19 @@ def attribute(
     own: Mapping[str, Counter[str]],
     order: Sequence[str],
     roots: Sequence[str | None] = (),
+    ancestors: Mapping[str, set[str]] | None = None,
 ) -> dict[str, TaskFigures]:
     """Figures per task id from one collection's metrics.
 
     ``own`` holds each task's own plan lines (see :func:`own_lines`), ``order`` the
     tasks in topological order (writers of lazy sinks included) and ``roots`` the task
-    of each frame handed to the collection, in order (a lazy sink's writer).
+    of each frame handed to the collection, in order (a lazy sink's writer); ``ancestors``
+    each task's upstream tasks (to tell apart identical steps of parallel branches).
     """
+    ancestors = ancestors or {}
     rank = {nid: i for i, nid in enumerate(order)}
-    left = {nid: Counter(lines) for nid, lines in own.items()}
+    left = {nid: dict(lines) for nid, lines in own.items()}
+    ordered = sorted((nid for nid in left if left[nid]), key=rank.__getitem__)  # upstream first
     ir = {n["id"]: n for n in metrics.ir}
     owner: dict[int, str] = {}
     consumed_by: dict[str, str] = {}
@@ -241,12 +256,18 @@ def attribute(
         for key in _keys(node["properties"]):
             if not key:
                 continue
-            for nid in sorted(left, key=rank.__getitem__):
-                line = next((ln for ln, n in left[nid].items() if n > 0 and key in ln), None)
-                if line is not None:
-                    left[nid][line] -= 1
-                    used.append(nid)
-                    break
+            found = [(nid, ln) for nid in ordered for ln in left[nid] if key in ln]
+            if not found:
+                continue
+            # identical lines in several tasks (six branches sorting the same way): prefer the
+            # task that builds on what this node reads, else the most upstream one
+            near = [(nid, ln) for nid, ln in found if nid in below or below & ancestors.get(nid, set())]
+            nid, line = (near or found)[0]
+            lines = left[nid]
+            lines[line] -= 1
+            if not lines[line]:
+                del lines[line]  # consumed: later keys skip it
+            used.append(nid)
         if used:
             owner[node_id] = max(used, key=rank.__getitem__)
             for nid in used:
@@ -263,6 +284,7 @@ def attribute(
             consumers.setdefault(i, []).append(p["id"])
     task_of = {p["id"]: owner.get(p["ir_node_id"]) for p in metrics.phys}
     kinds = {p["id"]: p["properties"].get("type") for p in metrics.phys}
+    phys_ir = {p["id"]: p["ir_node_id"] for p in metrics.phys}
     for p in metrics.phys:
         nid = task_of[p["id"]]
         if nid is None or nid not in figures:
@@ -290,10 +312,34 @@ def attribute(
             if rows is not None and m.get("done", metrics.complete):
                 best = rows if best is None else max(best, rows)
         fig.rows = best if metrics.complete else None
+        later = _later_below({phys_ir[pid] for pid in tops}, ir, owner, rank, nid)
+        if later is not None:
+            fig.rows, fig.after = None, later
         if not fig.nodes:
             fig.seconds = None
             fig.fused_into = consumed_by.get(nid)
     return figures
+
+
+def _later_below(
+    tops: set[int],
+    ir: Mapping[int, dict[str, Any]],
+    owner: Mapping[int, str],
+    rank: Mapping[str, int],
+    nid: str,
+) -> str | None:
+    """A task later than ``nid`` owning a plan node at or below ``nid``'s top nodes, if any."""
+    stack, seen = list(tops), set()
+    while stack:
+        i = stack.pop()
+        if i in seen or i not in ir:
+            continue
+        seen.add(i)
+        other = owner.get(i)
+        if other is not None and other != nid and rank.get(other, -1) > rank.get(nid, -1):
+            return other
+        stack.extend(ir[i]["input_ids"])
+    return None
 
 
 def _bottom_up(ir: Mapping[int, dict[str, Any]]) -> list[int]:

@@ -4,8 +4,9 @@ Writes are atomic: a reader sees the old object or the whole new one, never a
 part, and a failure (a bad plan, a dropped connection) leaves the old object as
 it was.
 
-- On the local disk the frame is written to a temporary file beside the target
-  (a ``LazyFrame`` streams into it), then renamed over it with ``os.replace``.
+- On the local disk the frame is written to a temporary file in a staging folder no
+  reader lists (``<base_path>/.glacier/staging``, same device), then renamed over the
+  target with ``os.replace``; a partitioned dataset is swapped in with one atomic exchange.
 - On an object store polars serialises straight into a streaming upload
   (``glacier.storage.upload``) that the store publishes only when it is
   completed, and that is aborted on failure. fsspec's buffered
@@ -15,8 +16,14 @@ it was.
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import functools
+import hashlib
 import os
+import re
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -36,6 +43,9 @@ __all__ = [
     "read_bytes",
     "serialise",
     "write_local",
+    "staged",
+    "sweep",
+    "exchange",
     "write_partitioned_local",
     "partition_files",
     "partitions",
@@ -106,15 +116,19 @@ def serialise(frame: pl.DataFrame | pl.LazyFrame, target: str | Path | IO[bytes]
 
 
 @contextmanager
-def _sibling_temp(target: Path, *, folder: bool = False) -> Iterator[Path]:
-    """A temporary path beside ``target`` (same file system, so ``os.replace`` is atomic).
+def staged(staging: Path, name: str, *, folder: bool = False) -> Iterator[Path]:
+    """A temporary path in a private box under ``staging`` (on the target's device).
 
-    It lives in a private folder that is removed afterwards: polars' sinks can still create
-    their file just after they raised, and a file cannot appear in a folder that is gone.
+    ``staging`` is a folder no reader lists (``<base_path>/.glacier/staging``). The box is
+    named for this process, so the next write anywhere under the same base path removes
+    it if this process is killed; it is removed at the end either way (polars' sinks can
+    still create their file just after they raised, and a file cannot appear in a folder
+    that is gone).
     """
-    box = target.parent / f".{target.name}.glacier-tmp-{uuid.uuid4().hex[:12]}"
-    box.mkdir()
-    tmp = box / ("data" if folder else target.name)
+    sweep(staging)
+    box = staging / f"glacier-tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}-{_host()}"
+    box.mkdir(parents=True)
+    tmp = box / name
     try:
         if folder:
             tmp.mkdir()
@@ -127,13 +141,89 @@ def _sibling_temp(target: Path, *, folder: bool = False) -> Iterator[Path]:
             time.sleep(0.01)
 
 
-def write_local(frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str) -> int | None:
+_BOX = re.compile(r"glacier-tmp-(\d+)-[0-9a-f]{12}-([0-9a-f]{8})")
+#: A box of another machine (a shared base path) is stale after this long.
+STALE_AFTER = 24 * 3600.0
+
+
+def sweep(staging: Path) -> int:
+    """Remove the boxes under ``staging`` whose writer is gone; return how many.
+
+    A box of this machine is stale when its process no longer runs; one of another
+    machine when it is older than :data:`STALE_AFTER`.
+    """
+    try:
+        entries = list(os.scandir(staging))
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    for entry in entries:
+        match = _BOX.fullmatch(entry.name)
+        if match is None:
+            continue
+        pid, host = int(match.group(1)), match.group(2)
+        try:
+            old = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER
+        except FileNotFoundError:
+            continue
+        mine = host == _host() and os.name != "nt"  # a process of this machine: ask whether it runs
+        if (mine and not _running(pid)) or (not mine and old):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+@functools.cache
+def _host() -> str:
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def exchange(new: Path, target: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2``, macOS ``renamex_np``).
+
+    Returns ``False`` where the system has no such call; the caller then renames twice.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - Windows
+        return False
+    src, dst = os.fsencode(new), os.fsencode(target)
+    if hasattr(libc, "renameat2"):
+        done = libc.renameat2(_AT_FDCWD, src, _AT_FDCWD, dst, _RENAME_EXCHANGE)
+    elif hasattr(libc, "renamex_np"):  # pragma: no cover - macOS
+        done = libc.renamex_np(src, dst, _RENAME_SWAP)
+    else:  # pragma: no cover
+        return False
+    if done == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # pragma: no cover - old kernel or file system
+        return False
+    raise OSError(err, os.strerror(err), str(target))
+
+
+_AT_FDCWD, _RENAME_EXCHANGE, _RENAME_SWAP = -100, 2, 2
+
+
+def write_local(frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str, staging: Path) -> int | None:
     """Atomically write ``frame`` to the local ``path``; return the rows written when known."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_dir():
         raise StorageError(f"cannot write {path}: it is a folder (a partitioned dataset); delete it first")
-    with _sibling_temp(target) as tmp:
+    with staged(staging, "data") as tmp:
         rows = serialise(frame, tmp, fmt)
         os.replace(tmp, target)
     return rows
@@ -186,23 +276,24 @@ def _hive_value(value: Any) -> str:
 
 
 def write_partitioned_local(
-    frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str, partition_by: list[str]
+    frame: pl.DataFrame | pl.LazyFrame, path: str, fmt: str, partition_by: list[str], staging: Path
 ) -> list[str]:
     """Atomically replace the local folder ``path`` by a partitioned dataset.
 
-    The new dataset is built in a sibling folder, then swapped in with two renames.
+    The new dataset is built in a staging box, then swapped with the old one in one
+    atomic step (:func:`exchange`), so a reader finds the old dataset or the new one at
+    ``path``, never nothing; where the system cannot swap, two renames leave a gap of
+    microseconds.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_file():
         raise StorageError(f"cannot write a partitioned dataset at {path}: a file is there; delete it first")
-    with _sibling_temp(target, folder=True) as tmp:
+    with staged(staging, "data", folder=True) as tmp:
         written = partition_files(frame, tmp, fmt, partition_by)
-        if target.exists():
-            with _sibling_temp(target) as old:
-                os.replace(target, old)
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-        else:
+        if not target.exists():
+            os.replace(tmp, target)
+        elif not exchange(tmp, target):  # the old dataset goes into the box, removed with it
+            os.replace(target, tmp.parent / "old")
             os.replace(tmp, target)
     return written

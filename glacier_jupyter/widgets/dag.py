@@ -152,6 +152,9 @@ class DagWidget(anywidget.AnyWidget):
                 if event.error:
                     self._run["error"] = event.error
             apply_event(self._pending, event)
+            record = self.pipeline.last_run
+            if event.kind in ("run_finished", "run_failed") and record and record.run_id == event.run_id:
+                self._pending = dict(record_statuses(record))  # the record's figures, exactly
             final = event.kind in ("run_started", "run_finished", "run_failed")
             ended = event.kind in ("run_finished", "run_failed")
             due = final or time.monotonic() - self._last_push >= self.interval

@@ -49,8 +49,10 @@ class GraphPayload(TypedDict):
 
 
 class TaskStatus(TypedDict, total=False):
-    """One entry of the ``statuses`` traitlet: status ``s``, start/end ``t0``/``t1``
-    (epoch seconds), ``rows`` ``r``, ``error`` ``e``, executor ``x``."""
+    """One entry of the ``statuses`` traitlet: status ``s``, the call's start/end ``t0``/``t1``
+    (epoch seconds), rows ``r``, error ``e``, executor ``x``; for a task computed in the
+    run's collection its share of it ``c`` (seconds), starting at ``cs``, and a note ``n``
+    when its figures are not its own ("fused into clean")."""
 
     s: str
     t0: float
@@ -58,6 +60,9 @@ class TaskStatus(TypedDict, total=False):
     r: int
     e: str
     x: str
+    c: float
+    cs: float
+    n: str
 
 
 def _jsonable(value: Any) -> Any:
@@ -164,6 +169,12 @@ def record_statuses(record: RunRecord | None) -> dict[str, TaskStatus]:
             entry["r"] = t.rows
         if t.error:
             entry["e"] = t.error
+        if t.compute is not None:
+            entry["c"] = t.compute
+        if t.compute_start is not None:
+            entry["cs"] = t.compute_start
+        if t.note:
+            entry["n"] = t.note
         out[t.node] = entry
     return out
 
@@ -182,19 +193,25 @@ def apply_event(statuses: dict[str, TaskStatus], event: RunEvent) -> None:
     if status is None or event.node is None:
         return
     entry = statuses.setdefault(event.node, TaskStatus(s="pending"))
+    prior = entry.get("s")
     entry["s"] = status
     if event.executor:
         entry["x"] = event.executor
     if event.kind == "task_started":
         entry["t0"] = event.time
         entry.pop("t1", None)
-    elif event.kind in ("task_finished", "task_cached", "task_failed"):
-        entry["t1"] = event.time
+    elif event.kind in ("task_finished", "task_cached", "task_failed", "task_planned"):
+        if prior != "planned" or "t1" not in entry:  # a planned task's call ended before
+            entry["t1"] = event.time
         if "t0" not in entry:
-            entry["t0"] = event.time - (event.duration or 0.0)
+            entry["t0"] = entry["t1"] - (event.duration or 0.0)
         if event.rows is not None:
             entry["r"] = event.rows
         if event.error:
             entry["e"] = event.error
+        if event.compute is not None:
+            entry["c"] = event.compute
+        if event.note:
+            entry["n"] = event.note
     elif event.kind == "task_skipped" and event.error:
         entry["e"] = event.error

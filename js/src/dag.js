@@ -6,13 +6,17 @@ import { persist } from "./persist.js";
 
 const DAGRE_MAX = 120; // above this, Glacier's own layered positions are used (dagre is slow)
 const STATUS = {
-  pending: "#bbbbbb", running: "#56B4E9", done: "#009E73",
+  pending: "#bbbbbb", running: "#56B4E9", planned: "#7FA7D0", done: "#009E73",
   cached: "#8E6BBE", failed: "#D55E00", skipped: "#999999",
 };
+// the figure a task shows: the compute time the run's collection measured for it, else its
+// call's time; a task whose part was fused into another's says so instead of "0 ms"
+const figure = (st) => (st.c != null ? fmtS(st.c) : st.n ? st.n : st.t0 != null && st.t1 != null ? fmtS(st.t1 - st.t0) : "");
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 // cut in the middle: "raw/sales/nordics/2024-03" keeps its distinguishing end
 const short = (s, n = 22) => (s.length <= n ? s : s.slice(0, Math.ceil((n - 1) / 2)) + "…" + s.slice(s.length - Math.floor((n - 1) / 2)));
-const fmtS = (s) => (s == null ? "" : s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
+// as the run record says it: never "0 ms" for a measured time
+const fmtS = (s) => (s == null ? "" : s < 0.0001 ? "<0.1 ms" : s < 0.01 ? `${(s * 1000).toFixed(1)} ms` : s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
 const fmtN = (n) => (n == null ? "" : n.toLocaleString("en-US"));
 
 const SVG_STYLE = `
@@ -26,6 +30,7 @@ const SVG_STYLE = `
 .glw-node rect.bg{stroke-width:1.5}
 .glw-node[data-status=pending] rect.bg{stroke:${STATUS.pending};stroke-width:2}
 .glw-node[data-status=running] rect.bg{stroke:${STATUS.running};stroke-width:3;stroke-dasharray:6 3}
+.glw-node[data-status=planned] rect.bg{stroke:${STATUS.planned};stroke-width:2.5;stroke-dasharray:2 2}
 .glw-node[data-status=done] rect.bg{stroke:${STATUS.done};stroke-width:3}
 .glw-node[data-status=cached] rect.bg{stroke:${STATUS.cached};stroke-width:3}
 .glw-node[data-status=failed] rect.bg{stroke:${STATUS.failed};stroke-width:3}
@@ -219,8 +224,9 @@ function render({ model, el }) {
   function statusText(id) {
     const st = model.get("statuses")[id];
     if (!st) return "";
-    const dur = st.t0 != null && st.t1 != null ? st.t1 - st.t0 : null;
-    return `\nstatus: ${st.s}` + (dur != null ? ` in ${fmtS(dur)}` : "") + (st.r != null ? `, ${fmtN(st.r)} rows` : "") + (st.e ? `\nerror: ${st.e}` : "");
+    const call = st.t0 != null && st.t1 != null ? st.t1 - st.t0 : null;
+    return `\nstatus: ${st.s}` + (call != null ? `; call ${fmtS(call)}` : "") + (st.c != null ? `; compute ${fmtS(st.c)}` : "") +
+      (st.r != null ? `; ${fmtN(st.r)} rows` : "") + (st.n ? ` (${st.n})` : "") + (st.e ? `\nerror: ${st.e}` : "");
   }
   function tipText(n) {
     if (n.kind === "bucket") return `bucket ${n.label}\n${n.tip}`;
@@ -374,8 +380,7 @@ function render({ model, el }) {
         const st = sts[n.id];
         if (st) {
           s = st.s;
-          const dur = st.t0 != null && st.t1 != null ? st.t1 - st.t0 : null;
-          meta = s === "done" || s === "cached" ? [s === "cached" ? "cached" : fmtS(dur), st.r != null ? `${fmtN(st.r)} rows` : ""].filter(Boolean).join(" · ")
+          meta = s === "done" || s === "cached" ? [s === "cached" ? "cached" : figure(st), st.r != null ? `${fmtN(st.r)} rows` : ""].filter(Boolean).join(" · ")
             : s === "failed" ? `failed: ${st.e || ""}` : s;
         }
       }
@@ -414,7 +419,7 @@ function render({ model, el }) {
     const rows = Object.entries(sts).filter(([, s]) => s.t0 != null);
     if (!rows.length) { timeline.innerHTML = "<p style='padding:8px'>no timings in this run</p>"; return; }
     const t0 = Math.min(run.start || Infinity, ...rows.map(([, s]) => s.t0));
-    const t1 = Math.max(run.end || 0, ...rows.map(([, s]) => s.t1 ?? s.t0));
+    const t1 = Math.max(run.end || 0, ...rows.map(([, s]) => Math.max(s.t1 ?? s.t0, s.cs != null && s.c ? s.cs + s.c : 0)));
     const span = Math.max(t1 - t0, 1e-6), LW = 170, PW = Math.max(300, (timeline.clientWidth || 800) - LW - 30), RH = 16;
     const exColor = new Map(exs.map((e) => [e.name, e.color]));
     const lanes = new Map();
@@ -423,10 +428,14 @@ function render({ model, el }) {
     for (const [x, items] of lanes) {
       out.push(`<text x="4" y="${y + 12}" font-weight="600">${esc(x)}</text>`); y += RH + 2;
       for (const [id, s] of items) {
+        // the call (solid) and, for a task computed in the run's collection, its share of it (light)
         const bx = LW + ((s.t0 - t0) / span) * PW, bw = Math.max(2, (((s.t1 ?? s.t0) - s.t0) / span) * PW);
-        out.push(`<g class="glw-bar-row" data-id="${esc(id)}"><title>${esc(id)}: ${esc(s.s)} ${fmtS((s.t1 ?? s.t0) - s.t0)}</title>` +
+        const colour = exColor.get(x) || "#888";
+        const share = s.cs != null && s.c ? `<rect class="glw-compute" x="${LW + ((s.cs - t0) / span) * PW}" y="${y + 4}" width="${Math.max(2, (s.c / span) * PW)}" height="${RH - 8}" fill="${colour}" fill-opacity="0.35" stroke="${colour}" stroke-dasharray="2 1"/>` : "";
+        const what = `call ${fmtS((s.t1 ?? s.t0) - s.t0)}` + (s.c != null ? `; compute ${fmtS(s.c)}` : "") + (s.n ? ` (${s.n})` : "");
+        out.push(`<g class="glw-bar-row" data-id="${esc(id)}"><title>${esc(id)}: ${esc(s.s)}; ${esc(what)}</title>` +
           `<text x="14" y="${y + 11}" font-size="11">${esc(short(id, 24))}</text>` +
-          `<rect x="${bx}" y="${y + 2}" width="${bw}" height="${RH - 4}" fill="${exColor.get(x) || "#888"}" stroke="${STATUS[s.s] || "#888"}"/></g>`);
+          `<rect x="${bx}" y="${y + 2}" width="${bw}" height="${RH - 4}" fill="${colour}" stroke="${STATUS[s.s] || "#888"}"/>${share}</g>`);
         y += RH;
       }
       y += 6;
@@ -459,7 +468,7 @@ function render({ model, el }) {
     const rows = tasks.map((t) => `<tr><td class="glw-run-task">${esc(t)}</td>${hist.map((r) => {
       const c = r.tasks[t];
       if (!c) return "<td></td>";
-      const bits = [c.s === "done" || c.s === "failed" ? fmtS(c.d) : "", c.r != null ? `${fmtN(c.r)} rows` : ""].filter(Boolean).join(" · ");
+      const bits = [c.c != null ? fmtS(c.c) : c.s === "done" || c.s === "failed" ? fmtS(c.d) : "", c.r != null ? `${fmtN(c.r)} rows` : ""].filter(Boolean).join(" · ");
       return `<td class="glw-run-cell" data-status="${esc(c.s)}"><span style="color:${STATUS[c.s] || "#555"}">${esc(c.s)}</span>${bits ? `<br><small>${esc(bits)}</small>` : ""}</td>`;
     }).join("")}</tr>`).join("");
     runs.innerHTML = hist.length

@@ -35,6 +35,10 @@ def test_public_surface_is_pinned():
     )  # fmt: skip
     for name in gc.__all__:
         assert getattr(gc, name).__name__ == name
+    from glacier.config import execution, providers, storage
+
+    for module in (providers, storage, execution):  # a config added to a module is exported too
+        assert set(module.__all__) <= set(gc.__all__), module.__name__
 
 
 @pytest.mark.parametrize(

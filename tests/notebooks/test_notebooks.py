@@ -110,6 +110,8 @@ SAMPLES = [
     ("  load       done          4.1 ms          - rows", "  load       done <T>          - rows"),
     ("  load       done       1234.5 ms          - rows", "  load       done <T>          - rows"),
     ("took 1.20 s or 2.1 min", "took <T> or <T>"),
+    ("  valid  done        <0.1 ms     3.0 ms", "  valid  done <T> <T>"),
+    ("<td>&lt;0.1 ms</td>", "<td> <T></td>"),
     (
         '<img src="data:image/svg+xml;charset=utf-8,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 '
         'class=%22glacier-timeline%22 width=%22560%22%3E%3Crect x=%2283.5%22/%3E%3C/svg%3E" alt="timeline">',
@@ -168,3 +170,32 @@ def test_docs_index_links_every_docs_page() -> None:
         assert (docs / link).resolve().exists(), f"docs/index.md links to {link}, which does not exist"
     pages = {p.name for p in docs.glob("*.md")} - {"index.md"}
     assert pages <= set(links), f"docs/index.md does not link {sorted(pages - set(links))}"
+
+
+def test_the_standard_nbval_command_passes_and_writes_only_what_git_ignores(tmp_path) -> None:
+    """``pytest --nbval NOTEBOOK --nbval-sanitize-with nbval_sanitize.cfg`` (the command at the
+    top of the file) in a notebooks folder elsewhere, with Glacier's default settings: the
+    outputs match, and the run leaves only what ``notebooks/.gitignore`` ignores."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    names = ["01_quickstart.ipynb", "06_notebook_to_module.ipynb"]
+    for name in [*names, "nbval_sanitize.cfg", ".gitignore"]:
+        shutil.copy(NOTEBOOKS / name, tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GLACIER_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", *names]
+    command += ["--nbval-sanitize-with", "nbval_sanitize.cfg", "-c", os.devnull, "--rootdir", str(tmp_path)]
+    done = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    left = {p.name for p in tmp_path.iterdir()} - {*names, "nbval_sanitize.cfg", ".gitignore"}
+    assert left <= {"data", ".glacier", "revenue.py"}, left  # no 06_edited.ipynb, nothing else

@@ -572,13 +572,15 @@ def test_cli(texts, secret_env, tmp_path):
     )
     env = {**os.environ, "CANARY_BASE": str(tmp_path / "data"), "PYTHONPATH": str(tmp_path)}
     glacier = [sys.executable, "-m", "glacier.cli"]
+    tf = str(tmp_path / "tf")
     commands = {
         "run ok": ["run", "canary_mod:ok", "--show", "5"],
         "run bad": ["run", "canary_mod:bad"],
         "run distributed": ["run", "canary_mod:ok", "--mode", "distributed"],
         "dag": ["dag", "canary_mod:ok"],
         "dag html": ["dag", "canary_mod:ok", "--html", str(tmp_path / "dag.html")],
-        "terraform": ["terraform", "canary_mod:deployable", "--cloud", "aws", "--out", str(tmp_path / "tf")],
+        # the .tf files and src/; the packages (pins and sizes, tests/terraform) take a minute to build
+        "terraform": ["terraform", "canary_mod:deployable", "--cloud", "aws", "--no-packages", "--out", tf],
         "missing": ["run", "canary_mod:nothing"],
     }
     codes = {}
@@ -590,6 +592,7 @@ def test_cli(texts, secret_env, tmp_path):
         texts.add(f"cli {where} stdout", proc.stdout)
         texts.add(f"cli {where} stderr", proc.stderr)
     assert codes["run ok"] == 0 and codes["run bad"] == 1 and codes["missing"] == 1, codes
+    assert codes["terraform"] == 0 and (tmp_path / "tf" / "main.tf").is_file(), codes
     for path in tmp_path.rglob("*"):
         if (
             path.is_file()

@@ -183,3 +183,15 @@ def test_the_last_runs_side_by_side(ns) -> None:
     widget = DagWidget(etl)
     assert [run["id"] for run in widget.history][-1] == etl.last_run.run_id
     assert len(widget.history) == 3 and widget.history[0]["tasks"]["save"]["s"] == "done"
+
+
+def test_the_widget_ends_on_the_run_records_figures(ns) -> None:
+    etl = ns["etl"]
+    widget = DagWidget(etl, record=None, follow="next")
+    etl.run()
+    record = etl.last_run
+    for node, task in record.tasks.items():
+        shown = widget.statuses[node]
+        assert shown["s"] == task.status
+        assert shown.get("r") == task.rows and shown.get("c") == task.compute and shown.get("n") == task.note
+    assert "planned" not in _states(widget)  # every planned task was computed by the end

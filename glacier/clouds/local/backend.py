@@ -25,6 +25,7 @@ from glacier.config.storage import StorageConfig
 from glacier.errors import ConfigError
 from glacier.storage import io
 from glacier.storage.errors import Hints
+from glacier.storage.listing import STAGING, is_data
 
 __all__ = ["LocalBackend"]
 
@@ -87,24 +88,39 @@ class LocalBackend(Backend[LocalConfig]):
         )
 
     def stamps(self, fs: Any, uri: str) -> list[str]:
-        """Size and modification time (in nanoseconds) of each file."""
+        """Size, modification time (in nanoseconds) and inode of each data file."""
         out = []
         for path in _files(uri):
             try:
                 st = os.stat(path)
             except FileNotFoundError:
                 continue
-            out.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+            out.append(f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
         return out
 
+    def staging(self, uri: str) -> Path:
+        """Where a write to ``uri`` stages: ``<base_path>/.glacier/staging``, on the target's device.
+
+        A bucket folder mounted from another device stages in its own ``.glacier/staging``
+        (``os.replace`` cannot cross devices); listings never show either.
+        """
+        parent = Path(uri).parent
+        parent.mkdir(parents=True, exist_ok=True)
+        root = self.root / STAGING
+        root.mkdir(parents=True, exist_ok=True)
+        if os.stat(root).st_dev != os.stat(parent).st_dev:
+            bucket = Path(uri).relative_to(self.root).parts[0]
+            root = self.root / bucket / STAGING
+        return root
+
     def write(self, place: Place, frame: Frame, uri: str, fmt: str) -> None:
-        """A temporary file renamed over the target (``os.replace`` is atomic)."""
+        """A temporary file in the staging folder renamed over the target (``os.replace`` is atomic)."""
         with place.errors("write"):
-            io.write_local(frame, uri, fmt)
+            io.write_local(frame, uri, fmt, self.staging(uri))
 
     def write_partitioned(self, place: Place, frame: Frame, uri: str, fmt: str, columns: list[str]) -> None:
         with place.errors("write"):
-            io.write_partitioned_local(frame, uri, fmt, columns)
+            io.write_partitioned_local(frame, uri, fmt, columns, self.staging(uri))
 
     def delete(self, fs: Any, uri: str, files: list[str], *, folder: bool) -> None:
         if folder:
@@ -122,6 +138,6 @@ def _files(uri: str) -> list[str]:
             os.path.join(root, name)
             for root, _dirs, names in os.walk(uri)
             for name in names
-            if not name.startswith(".")
+            if is_data(os.path.relpath(os.path.join(root, name), uri).replace(os.sep, "/"))
         )
     return [uri]

@@ -180,8 +180,8 @@ class TerraformModel:
 
         def one(m: re.Match[str]) -> str:
             inner = m.group(1).strip()
-            if not REFERENCE.fullmatch(inner):
-                raise RehearsalError(f"cannot resolve the expression ${{{inner}}} in {text!r}")
+            if not REFERENCE.fullmatch(inner):  # the orchestrator's own expression (Workflows, Logic Apps)
+                return m.group(0)
             return str(self.resolve(inner))
 
         return re.sub(r"\$\{([^{}]+)\}", one, text)
