@@ -161,12 +161,12 @@ class Collection:
         wall, total = end - start, (metrics.seconds if metrics is not None else 0.0)
         for nid in order:
             rec = tasks[nid]
+            if nid in results:  # a frame computed earlier by a flush is still handed out computed
+                s.values[nid] = results[nid]
+                rec.rows = results[nid].height
             if rec.status not in ("planned", "running"):
                 continue
             fig = figures.get(nid)
-            if nid in results:
-                s.values[nid] = results[nid]
-                rec.rows = results[nid].height
             if fig is not None and fig.nodes and fig.seconds is not None and total > 0:
                 rec.compute = wall * fig.seconds / total
                 if rec.rows is None:

@@ -155,6 +155,35 @@ def test_a_write_is_published_before_a_downstream_reader_starts(lake):
     assert rec["stage"].status == "done" and rec["stage"].rows == 4
 
 
+def test_a_returned_frame_a_reader_flushed_comes_back_computed(lake):
+    """The frame is written, read back by the writing task (a flush) and returned: the run
+    hands back its computed rows, so collecting the result runs no plan again."""
+    provider, ex, raw = lake
+    clean = provider.bucket(bucket="lake", path="clean/data.parquet")
+    udf = Counter()
+
+    @ex.task()
+    def predict(source) -> pl.LazyFrame:
+        return udf.apply(source.scan())
+
+    @ex.task()
+    def publish(df: pl.LazyFrame) -> int:
+        clean.write(df)
+        return clean.read().height
+
+    @pipeline(name="publish_and_return")
+    def publish_and_return():
+        data = predict(raw)
+        return {"rows": publish(data), "data": data}
+
+    out = publish_and_return.run(progress=False)
+    calls = udf.calls
+    assert out["rows"] == 4
+    assert out["data"].collect().equals(clean.read())
+    assert udf.calls == calls  # collecting the returned frame computed nothing again
+    assert publish_and_return.last_run["predict"].rows == 4
+
+
 def test_a_task_reading_back_its_own_write_sees_it(etl):
     out = etl.pipeline.run(progress=False).collect()
     assert out.equals(etl.out.read())
