@@ -44,7 +44,8 @@ _CORRUPT = re.compile(
 )
 _SERVER = re.compile(
     r"Errno 121|InternalError|Internal Server Error|ServiceUnavailable|Service Unavailable|SlowDown|"
-    r"\b50[0234]\b|ServerTimeout|server error",
+    # a status code, not a duration such as polars' "Error performing GET ... in 503.2ms"
+    r"(?<![\d.])\b50[0234]\b(?!\.\d)|ServerTimeout|server error",
     re.I,
 )
 _SIGNING = re.compile(r"SigningError|Incorrect padding|Invalid base64|AuthenticationError|RefreshError", re.I)

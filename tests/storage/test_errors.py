@@ -182,3 +182,22 @@ def test_azure_tier_applied_on_upload(get_server, bucket_name):
     assert client.get_blob_client(bucket_name, "t.csv").get_blob_properties().blob_tier == "Cool"
     client.close()
     assert bucket.read().equals(FRAME)
+
+
+@pytest.mark.parametrize(
+    ("text", "server"),
+    [
+        # polars' object store names the request's duration: 500-504 ms is not a status code
+        (
+            "Generic S3 error: Error performing GET http://127.0.0.1:1/b/k in 503.057162ms, after 0 retries",
+            False,
+        ),
+        ("Generic S3 error: Error performing PUT http://127.0.0.1:1/b/k in 1.502s - HTTP error 400", False),
+        ("Generic S3 error: HTTP status server error (503 Service Unavailable) for url (http://h/b/k)", True),
+        ("Server responded with status: 500, body: oops", True),
+    ],
+)
+def test_a_duration_is_not_read_as_a_server_status(text, server):
+    from glacier.storage.errors import classify
+
+    assert (classify(RuntimeError(text)) == "server") is server
