@@ -326,8 +326,16 @@ class Scheduler:
         """Planned upstream plans that ``node`` (an eager task) took were computed in its call."""
         if self._returned is None:
             self._returned = set(self.graph.returned())
-        for nid in sorted(self.graph.ancestors(node.id), key=lambda n: self.graph.nodes[n].index):
-            rec = self.record.tasks[nid]
+        # walk up only through what is still planned (or cached): a done task's ancestors were
+        # settled when it was, so a long chain of eager tasks costs O(1) per task, not O(n)
+        tasks, seen, stack = self.record.tasks, set(), list(node.upstream)
+        while stack:
+            nid = stack.pop()
+            if nid not in seen and tasks[nid].status in ("planned", "cached"):
+                seen.add(nid)
+                stack.extend(self.graph.nodes[nid].upstream)
+        for nid in sorted(seen, key=lambda n: self.graph.nodes[n].index):
+            rec = tasks[nid]
             if rec.status == "planned" and rec.lazy and nid not in self._returned:  # returned: collected
                 rec.status, rec.note = "done", note or f"computed inside {node.id}"
                 self.emit(
